@@ -52,8 +52,8 @@ class Air:
         from .channels import make_loopback
 
         self.radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
+        self.radio.gap_samples = int(gap)  # noise-only air before each burst (plus seeded jitter)
         self.radio.configure(sample_rate=1e6)
-        self.gap = int(gap)
         self.ctx = zmq.Context()
         self.pull = self.ctx.socket(zmq.PULL)
         self.pull.setsockopt(zmq.LINGER, 0)
@@ -77,8 +77,7 @@ class Air:
         except ValueError:
             self.bad_messages += 1  # not complex64: counted and dropped, the air keeps running
             return True
-        burst = np.concatenate([np.zeros(self.gap, np.complex64), iq])
-        self.radio.transmit(burst)
+        self.radio.transmit(iq)
         out = drain_samples(self.radio)
         self.push.send(iq_to_message(out), copy=False)
         self.messages += 1

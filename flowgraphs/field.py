@@ -122,12 +122,12 @@ def add_rx_arguments(parser) -> None:
 class FieldReceiver:
     """Decodes PHY frames into per-frame records and notices missed sequence numbers."""
 
-    def __init__(self, codec, seq_texts: TestSequence, scorer, rx_policy="estimate", rx_fixed_db=10.0,
-                 system_hint: str | None = None) -> None:
+    def __init__(self, codec, text_for, scorer, rx_policy="estimate", rx_fixed_db=10.0) -> None:
+        """``text_for(seq) -> str``: what frame ``seq`` carried (e.g. ``TestSequence.text``)."""
         from .link import LinkReceiver, SeqUnwrapper
 
         self.codec = codec
-        self.seq_texts = seq_texts
+        self.text_for = text_for
         self.scorer = scorer
         self.lrx = LinkReceiver(codec, rx_policy, rx_fixed_db)
         self.unwrap = SeqUnwrapper()
@@ -148,7 +148,7 @@ class FieldReceiver:
         self.seen.add(seq)
         self.next_expected = max(self.next_expected, seq + 1)
         dec = self.lrx.decode(frame)
-        sent = self.seq_texts.text(seq)
+        sent = self.text_for(seq)
         ref = self.codec.normalize(sent)
         received = dec["received"]
         bleu = self.scorer.bleu1(ref, received) if received else 0.0
@@ -199,7 +199,7 @@ def main_rx(args) -> int:
         print(f"vlmcsc rx: {exc}", file=sys.stderr)
         return 2
     scorer = Scorer(similarity=args.similarity)
-    field = FieldReceiver(codec, seq_texts, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
+    field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
     receiver = StreamingReceiver(cfg, sample_rate=profile.radio.sample_rate_hz)
     log = JsonLinesWriter(args.log or "-")
     expected = profile.test.frames

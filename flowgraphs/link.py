@@ -83,7 +83,8 @@ class LinkTransmitter:
         syms = self.symbols(text, snr_db)
         if self.system == "semantic":
             iq = self.tx.analog_frame(syms, seq=seq)
-            return iq, {"channel_uses": int(syms.size), "modulation": "analog"}
+            return iq, {"channel_uses": int(syms.size), "modulation": "analog",
+                        "ofdm_symbols": self.cfg.payload_symbols_analog(syms.size)}
         return self._digital(seq, self.codec.normalize(text), len(self.tx.analog_frame(syms, seq=seq)))
 
     def _digital(self, seq: int, text: str, budget_samples: int) -> tuple[np.ndarray, dict]:
@@ -97,22 +98,19 @@ class LinkTransmitter:
         if self.digital_modulation != "auto":
             names = (self.digital_modulation,)
         for name in names:
-            iq = self.tx.digital_frame(payload, seq=seq, modulation=name)
-            if len(iq) <= budget_samples:
-                return iq, {"channel_uses": budget_samples, "modulation": name, "payload_bytes": len(payload),
-                            "truncated": False}
+            if self.tx.frame_len("digital", max(1, len(payload)), name) <= budget_samples:
+                iq = self.tx.digital_frame(payload, seq=seq, modulation=name)
+                return iq, self._digital_info(name, len(payload), False)
         name = names[-1]
-        lo, hi = 0, len(payload)
-        while lo < hi:  # longest prefix that fits
-            mid = (lo + hi + 1) // 2
-            if len(self.tx.digital_frame(payload[:mid], seq=seq, modulation=name)) <= budget_samples:
-                lo = mid
-            else:
-                hi = mid - 1
-        cut = payload[:lo]
+        fit = [n for n in range(1, len(payload) + 1) if self.tx.frame_len("digital", n, name) <= budget_samples]
+        cut = payload[: max(fit)] if fit else payload[:1]  # at least one byte: a frame needs a payload
         iq = self.tx.digital_frame(cut, seq=seq, modulation=name)
-        return iq, {"channel_uses": budget_samples, "modulation": name, "payload_bytes": len(cut),
-                    "truncated": True}
+        return iq, self._digital_info(name, len(cut), len(cut) < len(payload))
+
+    def _digital_info(self, modulation: str, num_bytes: int, truncated: bool) -> dict:
+        ofdm = self.cfg.payload_symbols_digital(num_bytes, modulation)
+        return {"channel_uses": ofdm * self.cfg.num_data_subcarriers, "modulation": modulation,
+                "ofdm_symbols": ofdm, "payload_bytes": num_bytes, "truncated": truncated}
 
 
 class LinkReceiver:
@@ -180,31 +178,26 @@ class SeqUnwrapper:
         return best
 
 
-def drain_samples(radio, chunk: int = 1 << 16, timeout: float = 0.02) -> np.ndarray:
-    """Everything the radio has buffered now, as one complex64 array (loopback / air)."""
+def drain_samples(radio, chunk: int = 1 << 16) -> np.ndarray:
+    """Everything a loopback radio has queued now, as one complex64 array (no idle noise)."""
     parts = []
-    while True:
-        x = radio.receive(chunk, timeout=timeout)
-        if x.size == 0:
-            break
-        parts.append(x)
+    while radio.queued_samples > 0:
+        parts.append(radio.receive(min(chunk, radio.queued_samples), timeout=0.0))
     return np.concatenate(parts) if parts else np.zeros(0, np.complex64)
 
 
-def drain(radio, receiver, chunk: int = 4096, timeout: float = 0.02, flush: int = 0) -> list:
-    """Read the radio until it has nothing more; return the frames the streaming receiver found.
+def drain(radio, receiver, chunk: int = 8192, flush: int = 0) -> list:
+    """Feed everything a loopback radio has queued to the streaming receiver; the frames found.
 
-    ``flush`` zero samples are fed after the radio runs dry, so that a frame ending exactly at the
-    end of the stream is released by receivers that wait for a little look-ahead.
+    ``flush`` more samples of idle air (the radio's noise floor) follow, so that a frame ending
+    at the end of the queue is released by a receiver that wants a little look-ahead.
     """
     frames = []
-    while True:
-        x = radio.receive(chunk, timeout=timeout)
-        if x.size == 0:
-            break
-        frames.extend(receiver.process(x))
+    while radio.queued_samples > 0:
+        frames.extend(receiver.process(radio.receive(min(chunk, radio.queued_samples), timeout=0.0)))
     if flush:
-        frames.extend(receiver.process(np.zeros(flush, np.complex64)))
+        rate = radio.sample_rate or 1e6
+        frames.extend(receiver.process(radio.receive(flush, timeout=flush / rate)))
     return frames
 
 

@@ -1,0 +1,217 @@
+"""``vlmcsc demo``: the whole link on one machine, on embedded defaults.
+
+Captions (built-in, ``--text``, ``--text-file``, or from ``--image`` files through BLIP) go through
+the shipped semantic codec, the OFDM transmitter, a loopback radio with a realistic channel
+(multipath, CFO, SFO, phase noise, AWGN), the streaming receiver and the decoder, whose NAM gets
+the receiver's per-frame SNR estimate. Per frame it prints what was sent and received, the
+estimated SNR, CFO, BLEU-1 and sentence similarity; then a summary. With Stable Diffusion weights
+on the machine, the received captions are also drawn as images (``--out``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .captions import BUILTIN_CAPTIONS
+
+
+def add_arguments(parser) -> None:
+    from .profile import add_profile_arguments
+
+    add_profile_arguments(parser)
+    src = parser.add_argument_group("what to send (default: built-in captions)")
+    src.add_argument("--text", action="append", help="a caption to send (repeatable)")
+    src.add_argument("--text-file", help="file with one caption per line")
+    src.add_argument("--image", action="append",
+                     help="image file to caption with BLIP and send (repeatable; needs BLIP weights)")
+    parser.add_argument("--channel", help="channel preset: awgn | rayleigh | tdl (default tdl)")
+    parser.add_argument("--snr", type=float, help="channel SNR, dB (default 15)")
+    parser.add_argument("--tx-snr", type=float, help="SNR given to the encoder's NAM, dB (default: channel SNR)")
+    parser.add_argument("--nam-snr", type=float, help="give the decoder's NAM this fixed SNR instead of the estimate")
+    parser.add_argument("--system", choices=("semantic", "digital"), help="semantic codec (default) or digital baseline")
+    parser.add_argument("--checkpoint", help="codec folder (default: shipped weights)")
+    parser.add_argument("--seed", type=int, help="channel seed")
+    parser.add_argument("--log", help="also log every frame as JSON lines here (for vlmcsc report)")
+    parser.add_argument("--out", default="demo_out", help="folder for images drawn at the receiver")
+    parser.add_argument("--similarity", action=__import__("argparse").BooleanOptionalAction, default=True,
+                        help="score sentence similarity (MiniLM, offline)")
+    parser.add_argument("--no-images", action="store_true", help="never load BLIP / Stable Diffusion")
+
+
+def _texts(args) -> tuple[list[str], list[str] | None]:
+    """Captions to send, and the image files they came from (image mode) or None."""
+    if args.image:
+        from vlmcsc.model.ckb import Captioner
+
+        files = [str(p) for p in args.image]
+        captions = Captioner(local_files_only=True).caption(files)  # raises ModelUnavailableError
+        return captions, files
+    texts: list[str] = []
+    if args.text:
+        texts += args.text
+    if args.text_file:
+        from .captions import load_captions
+
+        texts += load_captions(args.text_file)
+    if texts:
+        return texts, None
+    return list(BUILTIN_CAPTIONS[:8]), None
+
+
+def _image_generator(args):
+    """An ImageGenerator when Stable Diffusion weights are on this machine, else None."""
+    if args.no_images:
+        return None
+    try:
+        from vlmcsc.model.ckb import DEFAULT_IMAGE_MODEL, ImageGenerator, weights_available
+
+        if not weights_available(DEFAULT_IMAGE_MODEL):
+            return None
+        return ImageGenerator(local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - optional end: the text demo still runs
+        print(f"(image generation off: {exc})", file=sys.stderr)
+        return None
+
+
+def run_demo(args) -> dict:
+    import torch
+
+    from vlmcsc.phy import OfdmConfig, StreamingReceiver
+
+    from .field import FieldReceiver
+    from .jsonlog import JsonLinesWriter
+    from .link import SEQ_MODULO, LinkTransmitter, drain, load_codec
+    from .profile import profile_from_args
+    from .radios import open_radio
+    from .scoring import Scorer
+
+    torch.set_num_threads(1)  # tiny batches: threads only add overhead (and the CPU is shared)
+    extra = {
+        "radio.spec": "loopback", "channel.preset": args.channel, "channel.snr_db": args.snr,
+        "channel.seed": args.seed, "codec.system": args.system, "codec.checkpoint": args.checkpoint,
+    }
+    if args.nam_snr is not None:
+        extra |= {"snr.rx_policy": "fixed", "snr.rx_fixed_db": args.nam_snr}
+    profile = profile_from_args(args, extra)
+    if not args.profile and args.channel is None:
+        profile.channel.setdefault("preset", "tdl")
+    channel_snr = float(profile.channel.get("snr_db", 15.0))
+    tx_snr = float(np.clip(args.tx_snr if args.tx_snr is not None else channel_snr, 0.0, 20.0))
+    texts, images = _texts(args)
+    t_load = time.perf_counter()
+    codec = load_codec(profile.codec.checkpoint or None)
+    cfg = OfdmConfig(**profile.phy)
+    ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
+    scorer = Scorer(similarity=args.similarity)
+    # the demo sends the texts in order, so frame seq carried texts[seq]
+    field = FieldReceiver(codec, lambda seq: texts[seq % len(texts)], scorer, profile.snr.rx_policy,
+                          profile.snr.rx_fixed_db)
+    receiver = StreamingReceiver(cfg, sample_rate=profile.radio.sample_rate_hz)
+    radio = open_radio(profile, for_tx=True, cfg=cfg)
+    log = JsonLinesWriter(args.log) if args.log else None
+    generator = _image_generator(args)
+    print(f"vlmcsc demo: {len(texts)} captions, {profile.codec.system} system, channel "
+          f"{profile.channel.get('preset', 'tdl')} at {channel_snr:g} dB, encoder NAM {tx_snr:g} dB, decoder NAM "
+          f"{'PHY estimate' if profile.snr.rx_policy == 'estimate' else f'{profile.snr.rx_fixed_db:g} dB fixed'}")
+    records = []
+    t0 = time.perf_counter()
+    with radio:
+        for seq, text in enumerate(texts):
+            iq, info = ltx.frame(seq, text, tx_snr)
+            radio.transmit(iq)
+            frames = [f for f in drain(radio, receiver, flush=2 * cfg.symbol_len) if f.seq == seq % SEQ_MODULO]
+            if not frames:
+                rec = {"type": "missed", "seq": seq, "sent": codec.normalize(text)}
+                field.seen.add(seq)
+                field.next_expected = seq + 1
+            else:
+                rec = [r for r in field.records(frames[0]) if r["type"] == "frame"][0]
+            rec["channel_snr_db"] = channel_snr
+            rec["channel"] = profile.channel.get("preset", "tdl")
+            rec["modulation"] = info["modulation"]
+            records.append(rec)
+            if log:
+                log.write(rec)
+            _print_frame(rec)
+    elapsed = time.perf_counter() - t0
+    summary = _summary(records, elapsed, time.perf_counter() - t_load, receiver.stats)
+    if generator is not None:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        received = [r.get("received") or "" for r in records]
+        for i, image in enumerate(generator.generate(received, seed=0)):
+            image.save(out / f"rx_{i:03d}.png")
+        summary["images"] = str(out)
+        print(f"images drawn from the received captions: {out}/rx_*.png")
+    if log:
+        log.write({"type": "end", "role": "demo", **summary})
+        log.close()
+    return summary
+
+
+def _print_frame(rec: dict) -> None:
+    seq = rec["seq"]
+    print(f"[{seq:2d}] sent: {rec['sent']}")
+    if rec["type"] == "missed":
+        print("     recv: (frame not detected)")
+        return
+    print(f"     recv: {rec['received']}")
+    parts = [f"SNR est {rec['snr_db']:.1f} dB" if rec.get("snr_db") is not None else "SNR est -"]
+    if rec.get("nam_snr_db") is not None:
+        parts.append(f"NAM {rec['nam_snr_db']:.1f} dB")
+    if rec.get("cfo_hz") is not None:
+        parts.append(f"CFO {rec['cfo_hz'] / 1e3:+.2f} kHz")
+    if rec.get("evm_db") is not None:
+        parts.append(f"EVM {rec['evm_db']:.1f} dB")
+    parts.append(f"BLEU-1 {rec['bleu1']:.2f}")
+    if rec.get("similarity") is not None:
+        parts.append(f"similarity {rec['similarity']:.2f}")
+    if rec.get("status") != "ok":
+        parts.append(rec["status"])
+    print("     " + " | ".join(parts), flush=True)
+
+
+def _summary(records: list[dict], elapsed: float, total: float, phy_stats: dict) -> dict:
+    frames = [r for r in records if r["type"] == "frame"]
+    bleu = [r["bleu1"] if r["type"] == "frame" else 0.0 for r in records]
+    sims = [r["similarity"] for r in frames if r.get("similarity") is not None]
+    snrs = [r["snr_db"] for r in frames if r.get("snr_db") is not None]
+    summary = {
+        "frames_sent": len(records), "frames_received": len(frames),
+        "frames_ok": sum(1 for r in frames if r["status"] == "ok"),
+        "bleu1_mean": round(float(np.mean(bleu)), 4) if bleu else None,
+        "similarity_mean": round(float(np.mean(sims)), 4) if sims else None,
+        "snr_est_mean_db": round(float(np.mean(snrs)), 2) if snrs else None,
+        "exact": sum(1 for r in frames if r["received"] == r["sent"]),
+        "seconds_link": round(elapsed, 2), "seconds_total": round(total, 2),
+    }
+    print("\nsummary")
+    print(f"  frames decoded   {summary['frames_ok']}/{summary['frames_sent']}  "
+          f"(exact captions: {summary['exact']})")
+    print(f"  mean BLEU-1      {summary['bleu1_mean']}")
+    if summary["similarity_mean"] is not None:
+        print(f"  mean similarity  {summary['similarity_mean']}")
+    print(f"  mean SNR est.    {summary['snr_est_mean_db']} dB")
+    print(f"  receiver         {dict(phy_stats)}")
+    print(f"  time             {summary['seconds_link']} s on the link, {summary['seconds_total']} s in all")
+    return summary
+
+
+def main(args) -> int:
+    from .profile import ProfileError
+
+    try:
+        summary = run_demo(args)
+    except (ProfileError, ValueError, FileNotFoundError) as exc:
+        print(f"vlmcsc demo: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001
+        if type(exc).__name__ == "ModelUnavailableError":
+            print(f"vlmcsc demo: {exc}\n(run without --image to use the built-in captions)", file=sys.stderr)
+            return 2
+        raise
+    return 0 if summary["frames_ok"] else 1
