@@ -159,6 +159,7 @@ class SoapyRadio(Radio):
         self._rx_error: RadioError | None = None
         self._ring: SampleRing | None = None
         self._last_rx_time_ns: int | None = None
+        self._tx_next_ns = 0  # earliest start of the next timed burst, device ns
 
         kwargs = parse_args(self.args)
         self._soapy = import_soapysdr()
@@ -396,7 +397,10 @@ class SoapyRadio(Radio):
             time_ns = 0
             if timed:
                 flags |= soapy.SOAPY_SDR_HAS_TIME
-                time_ns = int(self._dev.getHardwareTime("")) + int(self.tx_lead_s * 1e9)
+                # bursts go out in order: a time inside the previous burst would be "late"
+                now_ns = int(self._dev.getHardwareTime(""))
+                time_ns = max(now_ns + int(self.tx_lead_s * 1e9), self._tx_next_ns)
+                self._tx_next_ns = time_ns + int(np.ceil(x.size * 1e9 / self.sample_rate)) + 1000
             deadline = time.monotonic() + timeout
             sent = 0
             while sent < x.size:

@@ -242,7 +242,9 @@ public:
         long long start;
         if (flags & SOAPY_SDR_HAS_TIME) {
             start = nsToTick(timeNs);
-            if (start < now) {  // late: the burst is dropped, the host hears about it later
+            // late: its time has passed, or the previous burst is still on the air then;
+            // the burst is dropped and the host hears about it later (as from a USRP)
+            if (start < now || start < channel_.queueEnd(start)) {
                 pushEvent(SOAPY_SDR_TIME_ERROR, 0, timeNs);
                 tx_in_burst_ = false;
                 return (int)numElems;
