@@ -154,7 +154,8 @@ class FieldReceiver:
         bleu = self.scorer.bleu1(ref, received) if received else 0.0
         out.append({
             "type": "frame", "seq": seq, "system": "semantic" if dec["kind"] == "analog" else "digital",
-            **frame_numbers(frame), "nam_snr_db": dec["nam_snr_db"], "bleu1": round(bleu, 4),
+            **frame_numbers(frame),
+            "nam_snr_db": None if dec["nam_snr_db"] is None else round(dec["nam_snr_db"], 4), "bleu1": round(bleu, 4),
             "similarity": self.scorer.similarity(ref, received) if received else
             (0.0 if self.scorer.similarity_enabled else None),
             "status": dec["status"], "sent": ref, "received": received,
