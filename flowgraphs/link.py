@@ -213,11 +213,14 @@ def run_loopback_batch(
     phy: dict | None = None,
     tx_snr_db: float | None = None,
     rx_policy: str = "estimate",
+    rx_fixed_db: float | None = None,
     captions: list[str] | None = None,
 ) -> dict:
     """Send ``frames`` captions through PHY + loopback radio + channel preset; one sweep row.
 
-    Frames the receiver misses count as BLEU 0 (the text never arrived).
+    The encoder's NAM gets ``tx_snr_db`` (default: the channel SNR, as if fed back); the decoder's
+    NAM the PHY's estimate (``rx_policy="estimate"``) or ``rx_fixed_db`` (``"fixed"``; default the
+    channel SNR). Frames the receiver misses count as BLEU 0 (the text never arrived).
     """
     from vlmcsc.phy import OfdmConfig, StreamingReceiver
 
@@ -226,7 +229,7 @@ def run_loopback_batch(
     cfg = OfdmConfig(**(phy or {}))
     seq_texts = TestSequence(list(captions or BUILTIN_CAPTIONS), seed=seed)
     ltx = LinkTransmitter(codec, cfg, system)
-    lrx = LinkReceiver(codec, rx_policy=rx_policy, rx_fixed_db=snr_db if tx_snr_db is None else tx_snr_db)
+    lrx = LinkReceiver(codec, rx_policy=rx_policy, rx_fixed_db=snr_db if rx_fixed_db is None else rx_fixed_db)
     enc_snr = float(np.clip(snr_db if tx_snr_db is None else tx_snr_db, -10.0, 40.0))
     radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
     receiver = StreamingReceiver(cfg, sample_rate=1e6)
