@@ -168,12 +168,17 @@ class FieldReceiver:
         return [{"type": "missed", "seq": s} for s in range(self.next_expected, expected) if s not in self.seen]
 
 
-def _open_recorder(path: str, radio):
+def _open_recorder(path: str, radio, profile):
     try:
         from vlmcsc.sdr.sigmf_io import SigMFRecorder
     except ImportError as exc:
         raise ProfileError(f"--sigmf needs vlmcsc.sdr.sigmf_io ({exc})") from exc
-    return SigMFRecorder(path, sample_rate=radio.sample_rate, frequency=radio.frequency)
+    import json
+
+    return SigMFRecorder.for_radio(
+        path, radio, description="vlmcsc rx field-test capture",
+        extra={"vlmcsc:profile": json.dumps(profile.to_dict())},
+    )
 
 
 def main_rx(args) -> int:
@@ -195,7 +200,7 @@ def main_rx(args) -> int:
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
-        recorder = _open_recorder(args.sigmf, radio) if args.sigmf else None
+        recorder = _open_recorder(args.sigmf, radio, profile) if args.sigmf else None
     except (ProfileError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc rx: {exc}", file=sys.stderr)
         return 2
@@ -233,6 +238,8 @@ def main_rx(args) -> int:
                     if recorder is not None:
                         recorder.write(x)
                     for frame in receiver.process(x):
+                        if recorder is not None:  # the capture marks where each frame starts
+                            recorder.annotate_frame(frame, length=len(frame.symbols))
                         for record in field.records(frame):
                             emit(record)
                 elif args.idle_exit and now - last_data > args.idle_exit:

@@ -18,7 +18,9 @@ for _mod in ("vlmcsc.phy.channel", "vlmcsc.sdr.loopback", "vlmcsc.model.codec"):
 
 
 def test_two_process_rehearsal_decodes_frames(tmp_path):
-    result = rehearse(frames=6, snr_db=15.0, channel="tdl", seed=3, workdir=tmp_path, timeout=120)
+    capture = tmp_path / "capture"
+    result = rehearse(frames=6, snr_db=15.0, channel="tdl", seed=3, workdir=tmp_path, timeout=120,
+                      extra_rx=["--sigmf", str(capture)])
     assert result["tx_returncode"] == 0 and result["rx_returncode"] == 0
     assert result["air_messages"] == 6
     assert result["frames_ok"] >= 5, result
@@ -30,6 +32,10 @@ def test_two_process_rehearsal_decodes_frames(tmp_path):
     for r in frames:
         assert 9.0 < r["snr_db"] < 21.0 and abs(r["nam_snr_db"] - r["snr_db"]) < 1e-3
         assert r["sent"]  # looked up from the sequence number
+    meta = json.loads((tmp_path / "capture.sigmf-meta").read_text())
+    assert meta["global"]["core:datatype"] == "cf32_le"
+    assert len(meta["annotations"]) == len(frames)
+    assert (tmp_path / "capture.sigmf-data").stat().st_size >= 8 * 6 * 500  # 6 bursts of IQ
     tx = [r for r in read_jsonl(tmp_path / "tx.jsonl") if r["type"] == "sent"]
     by_seq = {r["seq"]: r["sent"] for r in tx}
     for r in frames:  # the RX rebuilt what the TX sent from the seed alone
