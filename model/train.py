@@ -1,0 +1,315 @@
+"""``vlmcsc train``: train the semantic codec (one corpus, or a continual-learning task sequence).
+
+One readable loop: random captions, SNR drawn uniformly per sample, channel kind drawn per sample
+(AWGN / block Rayleigh with LS estimate / OFDM-effective), token cross-entropy, AdamW with warm-up
+and cosine decay. Checkpoints (safetensors + JSON) are written every ``--save-every`` steps to
+``OUT/checkpoint`` and ``--resume`` continues from there bit-for-bit in data order and RNG state.
+
+Example (the shipped checkpoint, see docs/codec.md)::
+
+    vlmcsc train --out runs/shipped --steps 6000 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .channels import CHANNELS, apply_channel
+from .codec import CodecConfig, CodecNet, SemanticCodec
+from .data import load_task
+from .memory import MedMemory
+from .tokenizer import train_tokenizer
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder (final codec + checkpoint/ + train_log.jsonl)")
+    p.add_argument("--data", default=None, help="data root (default: $VLMCSC_DATA or ../shared/data)")
+    p.add_argument("--tasks", default="flickr8k",
+                   help="comma-separated corpora trained in order (flickr8k,coco,europarl)")
+    p.add_argument("--steps", type=int, default=6000, help="optimizer steps per task")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--snr-min", type=float, default=0.0, help="training SNR range, dB (Es/N0)")
+    p.add_argument("--snr-max", type=float, default=10.0)
+    p.add_argument("--fixed-snr", type=float, default=None,
+                   help="train at one SNR (a fixed-SNR model, the NAM comparison baseline)")
+    p.add_argument("--channels", default="awgn,rayleigh,ofdm",
+                   help="channel kinds drawn per sample, optional weights: awgn:2,rayleigh:1,ofdm:1")
+    p.add_argument("--symbols-per-token", type=int, default=8)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--heads", type=int, default=8)
+    p.add_argument("--ff", type=int, default=256)
+    p.add_argument("--vocab-size", type=int, default=4000)
+    p.add_argument("--tokenizer-corpora", default="flickr8k,coco",
+                   help="train splits the tokenizer is learned from")
+    p.add_argument("--init", default=None, help="start from this codec folder (keeps its tokenizer)")
+    p.add_argument("--memory", action="store_true", help="continual learning with MED memory replay")
+    p.add_argument("--stm-size", type=int, default=500)
+    p.add_argument("--ltm-size", type=int, default=2000)
+    p.add_argument("--tau", type=float, default=10.0)
+    p.add_argument("--threshold", type=float, default=0.05)
+    p.add_argument("--replay-fraction", type=float, default=0.5)
+    p.add_argument("--time-budget-min", type=float, default=0.0,
+                   help="stop after this much training time (minutes, 0 = off); the LR schedule then "
+                        "follows max(step fraction, time fraction) so a busy CPU still ends annealed")
+    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--save-dtype", choices=["float32", "float16"], default="float32")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda requested but torch sees no CUDA device; use --device cpu")
+    return torch.device(name)
+
+
+def parse_channels(spec: str) -> tuple[list[str], np.ndarray]:
+    """'awgn:2,rayleigh' -> (['awgn', 'rayleigh'], [2/3, 1/3])."""
+    names, weights = [], []
+    for part in spec.split(","):
+        name, _, w = part.strip().partition(":")
+        if name not in CHANNELS:
+            raise ValueError(f"unknown channel {name!r} in --channels; choose from {CHANNELS}")
+        names.append(name)
+        weights.append(float(w) if w else 1.0)
+    w = np.asarray(weights)
+    if np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(f"channel weights must be >= 0 and not all zero: {spec}")
+    return names, w / w.sum()
+
+
+# --------------------------------------------------------------------------------------------
+# pieces of the loop
+def to_batch(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.as_tensor(s)
+    return ids.to(device), (ids == pad_id).to(device)
+
+
+def lr_at(step: int, total: int, base: float, warmup: int, time_frac: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 10 % over max(step fraction, ``time_frac``)."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    frac = max((step - warmup) / max(1, total - warmup), time_frac)
+    return base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
+
+
+def loss_on(net: CodecNet, ids, pad, snr, kinds, gen=None) -> torch.Tensor:
+    """Token cross-entropy after the channel (pads ignored)."""
+    logits = net(ids, pad, snr, lambda x, s: apply_channel(x, s, kinds, gen))
+    target = ids.masked_fill(pad, -100)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
+    tensors, meta = {}, {}
+    for i, (k, st) in enumerate(opt.state_dict()["state"].items()):
+        for name, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"opt.{k}.{name}"] = v.detach().cpu().contiguous()
+            else:
+                meta[f"opt.{k}.{name}"] = v
+    return tensors, meta
+
+
+def save_checkpoint(folder: Path, codec: SemanticCodec, opt, state: dict, rng: np.random.Generator,
+                    memory: MedMemory | None) -> None:
+    """Codec + optimizer + RNG states to ``folder`` (safetensors + JSON; written atomically)."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    codec.save_pretrained(tmp)
+    tensors, meta = _optimizer_tensors(opt)
+    tensors["rng.torch"] = torch.get_rng_state()
+    save_file(tensors, str(tmp / "trainer.safetensors"))
+    extra = {"state": state, "opt_meta": meta, "numpy_rng": rng.bit_generator.state}
+    if memory is not None:
+        extra["memory"] = {"stm": [s for s, _ in memory.stm], "ltm": [s for s, _ in memory.ltm]}
+        feats = [f for _, f in memory.stm + memory.ltm]
+        if feats:
+            save_file({"features": torch.from_numpy(np.stack(feats))}, str(tmp / "memory.safetensors"))
+    (tmp / "trainer.json").write_text(json.dumps(extra))
+    if folder.exists():
+        old = folder.with_name(folder.name + ".old")
+        folder.rename(old)
+        tmp.rename(folder)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        tmp.rename(folder)
+
+
+def load_checkpoint(folder: Path, codec: SemanticCodec, opt, rng: np.random.Generator,
+                    memory: MedMemory | None) -> dict:
+    extra = json.loads((folder / "trainer.json").read_text())
+    tensors = load_file(str(folder / "trainer.safetensors"))
+    sd = opt.state_dict()
+    for key, value in list(tensors.items()):
+        if key.startswith("opt."):
+            _, k, name = key.split(".", 2)
+            sd["state"].setdefault(int(k), {})[name] = value
+    for key, value in extra["opt_meta"].items():
+        _, k, name = key.split(".", 2)
+        sd["state"].setdefault(int(k), {})[name] = value
+    opt.load_state_dict(sd)
+    torch.set_rng_state(tensors["rng.torch"])
+    rng.bit_generator.state = extra["numpy_rng"]
+    if memory is not None and "memory" in extra:
+        feats = load_file(str(folder / "memory.safetensors"))["features"].numpy()
+        n_stm = len(extra["memory"]["stm"])
+        memory.stm = list(zip(extra["memory"]["stm"], feats[:n_stm]))
+        memory.ltm = list(zip(extra["memory"]["ltm"], feats[n_stm:]))
+    return extra["state"]
+
+
+def build_codec(args, device) -> SemanticCodec:
+    if args.init:
+        return SemanticCodec.from_pretrained(args.init, device=str(device))
+    texts = []
+    for name in args.tokenizer_corpora.split(","):
+        texts += load_task(name.strip(), "train", args.data)
+    tok = train_tokenizer(texts, args.vocab_size)
+    cfg = CodecConfig(vocab_size=tok.get_vocab_size(), width=args.width, heads=args.heads,
+                      layers=args.layers, ff=args.ff, symbols_per_token=args.symbols_per_token)
+    torch.manual_seed(args.seed)
+    return SemanticCodec(CodecNet(cfg), tok, device)
+
+
+def quick_eval(codec: SemanticCodec, texts: list[str], snrs=(0.0, 6.0), kind="awgn", seed=123) -> dict:
+    """BLEU-1 on ``texts`` at a few SNRs (fast progress indicator used in the training log)."""
+    from .evaluate import evaluate_texts
+
+    return {f"bleu1_{kind}_{s:g}dB": evaluate_texts(codec, texts, s, kind, seed=seed)["bleu1"] for s in snrs}
+
+
+# --------------------------------------------------------------------------------------------
+def main(args) -> int:
+    torch.set_num_threads(max(1, args.threads))
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint"
+    kinds, kind_p = parse_channels(args.channels)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    total = args.steps * len(tasks)
+
+    if args.resume and ckpt.is_dir():
+        codec = SemanticCodec.from_pretrained(ckpt, device=str(device))
+    else:
+        codec = build_codec(args, device)
+    net = codec.net
+    decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in net.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    memory = MedMemory(args.stm_size, args.ltm_size, args.tau, args.threshold, args.seed) if args.memory else None
+    state = {"step": 0, "elapsed_s": 0.0}
+    if args.resume and ckpt.is_dir():
+        state = load_checkpoint(ckpt, codec, opt, rng, memory)
+        print(f"resumed at step {state['step']} / {total}", file=sys.stderr)
+
+    corpora = {t: codec.tokenize([s for s in load_task(t, "train", args.data)], "replace") for t in tasks}
+    # drop over-long sentences instead of failing the run (tokenize raises on them)
+    eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
+    log = (out / "train_log.jsonl").open("a")
+    print(f"codec: {codec.num_parameters():,} parameters, {codec.symbols_per_token} symbols/token; "
+          f"tasks {tasks}, {args.steps} steps each, device {device}", file=sys.stderr)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=state["step"], disable=args.no_progress, desc="train", file=sys.stderr)
+    t_start = time.time() - state["elapsed_s"]
+    net.train()
+    running = None
+    budget_s = args.time_budget_min * 60.0
+    while state["step"] < total:
+        step = state["step"]
+        time_frac = state["elapsed_s"] / budget_s if budget_s > 0 else 0.0
+        if time_frac >= 1.0:
+            print(f"time budget reached at step {step}", file=sys.stderr)
+            break
+        task_i = step // args.steps
+        seqs = corpora[tasks[task_i]]
+        n_new = args.batch_size
+        replay = []
+        if memory is not None and task_i > 0 and len(memory):
+            n_new = max(1, int(round(args.batch_size * (1 - args.replay_fraction))))
+            replay = memory.sample(args.batch_size - n_new)
+        new = [seqs[i] for i in rng.integers(0, len(seqs), n_new)]
+        ids, pad = to_batch(new + replay, codec.pad_id, device)
+        b = ids.shape[0]
+        if args.fixed_snr is not None:
+            snr = torch.full((b,), float(args.fixed_snr), device=device)
+        else:
+            snr = torch.as_tensor(rng.uniform(args.snr_min, args.snr_max, b), dtype=torch.float32, device=device)
+        batch_kinds = list(rng.choice(kinds, size=b, p=kind_p))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step % args.steps if memory is not None or len(tasks) > 1 else step,
+                            args.steps if len(tasks) > 1 else total, args.lr, args.warmup, time_frac)
+        loss = loss_on(net, ids, pad, snr, batch_kinds)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if memory is not None:
+            with torch.no_grad():
+                nid, npad = ids[: len(new)], pad[: len(new)]
+                feat = net.semantic(nid, npad, snr[: len(new)])
+                keep = (~npad)[..., None].float()
+                memory.add(new, ((feat * keep).sum(1) / keep.sum(1)).cpu().numpy())
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        state["step"] = step + 1
+        state["elapsed_s"] = time.time() - t_start
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.3f}", task=tasks[task_i])
+        last_of_task = state["step"] % args.steps == 0
+        out_of_time = budget_s > 0 and state["elapsed_s"] >= budget_s
+        if state["step"] % args.save_every == 0 or state["step"] == total or last_of_task or out_of_time:
+            net.eval()
+            rec = {"step": state["step"], "task": tasks[task_i], "loss": round(running, 4),
+                   "elapsed_s": round(state["elapsed_s"], 1), "lr": opt.param_groups[0]["lr"]}
+            rec.update(quick_eval(codec, eval_texts[tasks[task_i]]))
+            if memory is not None:
+                rec.update(stm=len(memory.stm), ltm=len(memory.ltm))
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            save_checkpoint(ckpt, codec, opt, state, rng, memory)
+            if last_of_task and len(tasks) > 1:
+                codec.save_pretrained(out / f"after_{tasks[task_i]}", dtype=args.save_dtype)
+            net.train()
+    bar.close()
+    net.eval()
+    meta = {"training": {"command": " ".join(sys.argv), "tasks": tasks, "steps_per_task": args.steps,
+                         "batch_size": args.batch_size, "snr_db": [args.snr_min, args.snr_max]
+                         if args.fixed_snr is None else [args.fixed_snr, args.fixed_snr],
+                         "channels": args.channels, "memory": bool(args.memory), "seed": args.seed,
+                         "steps_done": state["step"], "lr": args.lr,
+                         "elapsed_s": round(state["elapsed_s"], 1), "device": str(device),
+                         "threads": args.threads}}
+    codec.save_pretrained(out, dtype=args.save_dtype, extra=meta)
+    print(f"saved codec to {out} after {state['elapsed_s']:.0f} s", file=sys.stderr)
+    return 0

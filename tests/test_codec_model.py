@@ -1,0 +1,192 @@
+"""Semantic codec: shapes, power, NAM, save/load, bad inputs (tiny model built here; no data needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vlmcsc.model.channels import apply_channel, noise_std, ofdm_gains
+from vlmcsc.model.codec import CodecConfig, CodecNet, SemanticCodec
+from vlmcsc.model.nam import NAM
+from vlmcsc.model.tokenizer import train_tokenizer
+
+CORPUS = [
+    "a dog runs across the green grass .",
+    "two children play football in a park .",
+    "a man in a red shirt rides a bicycle down the street .",
+    "a black cat sleeps on a wooden chair .",
+    "people walk along the beach at sunset .",
+] * 4
+
+
+@pytest.fixture(scope="module")
+def codec() -> SemanticCodec:
+    torch.manual_seed(0)
+    tok = train_tokenizer(CORPUS, vocab_size=80)
+    cfg = CodecConfig(vocab_size=tok.get_vocab_size(), width=32, heads=4, layers=1, ff=64,
+                      symbols_per_token=4, max_tokens=48)
+    net = CodecNet(cfg)
+    # move the NAM gates away from their near-identity start so SNR dependence is visible
+    for m in net.modules():
+        if isinstance(m, NAM):
+            for lin in m.modules():
+                if isinstance(lin, torch.nn.Linear):
+                    torch.nn.init.normal_(lin.weight, std=0.5)
+    return SemanticCodec(net, tok)
+
+
+def test_encode_shapes_and_unit_power(codec):
+    texts = ["a dog runs", "two children play football in a park ."]
+    syms = codec.encode_text(texts, snr_db=[3.0, 12.0])
+    assert len(syms) == 2
+    for text, s in zip(texts, syms):
+        n_tok = len(codec.tokenize([text])[0])
+        assert s.dtype == np.complex64 and s.shape == (n_tok * codec.symbols_per_token,)
+        assert np.mean(np.abs(s) ** 2) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_batched_encoding_equals_single(codec):
+    # padding in a batch must not leak into another sentence's symbols
+    a = codec.encode_text(["a dog runs", "a man in a red shirt rides a bicycle"], 5.0)[0]
+    b = codec.encode_text(["a dog runs"], 5.0)[0]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_decode_returns_one_text_per_frame(codec):
+    syms = codec.encode_text(["a dog runs", "a black cat"], 10.0)
+    out = codec.decode_symbols(syms, snr_db=[10.0, 2.0])
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    assert codec.decode_symbols([], 5.0) == [] and codec.encode_text([], 5.0) == []
+
+
+def test_encoding_depends_on_snr_through_nam(codec):
+    a = codec.encode_text(["a dog runs"], 0.0)[0]
+    b = codec.encode_text(["a dog runs"], 20.0)[0]
+    assert np.max(np.abs(a - b)) > 1e-4
+
+
+def test_nam_output_depends_on_snr_and_is_gated():
+    torch.manual_seed(1)
+    nam = NAM(16)
+    torch.nn.init.normal_(nam.back.weight, std=0.5)
+    g = torch.randn(2, 5, 16)
+    lo = nam(g, torch.tensor([0.0, 0.0]))
+    hi = nam(g, torch.tensor([20.0, 20.0]))
+    assert lo.shape == g.shape
+    assert not torch.allclose(lo, hi)
+    # K in (0, 1): the output never exceeds the input in magnitude and keeps its sign
+    assert torch.all(lo.abs() <= g.abs() + 1e-6) and torch.all(lo * g >= 0)
+    with pytest.raises(ValueError):
+        NAM(0)
+
+
+def test_save_load_round_trip_bit_exact(codec, tmp_path):
+    codec.save_pretrained(tmp_path / "c")
+    again = SemanticCodec.from_pretrained(tmp_path / "c")
+    texts = ["a dog runs across the grass", "people walk"]
+    s1, s2 = codec.encode_text(texts, 4.0), again.encode_text(texts, 4.0)
+    for a, b in zip(s1, s2):
+        assert np.array_equal(a, b)
+    rng = np.random.default_rng(0)
+    noisy = [s + 0.3 * (rng.standard_normal(s.size) + 1j * rng.standard_normal(s.size)).astype(np.complex64)
+             for s in s1]
+    for a, b in zip(codec.net.decode(torch.from_numpy(np.stack([noisy[0][:8]])), torch.zeros(1, 2, dtype=torch.bool),
+                                     torch.tensor([4.0])),
+                    again.net.decode(torch.from_numpy(np.stack([noisy[0][:8]])), torch.zeros(1, 2, dtype=torch.bool),
+                                     torch.tensor([4.0]))):
+        assert torch.equal(a, b)
+    assert codec.decode_symbols(noisy, 4.0) == again.decode_symbols(noisy, 4.0)
+
+
+def test_float16_checkpoint_round_trip_is_stable(codec, tmp_path):
+    codec.save_pretrained(tmp_path / "h", dtype="float16")
+    once = SemanticCodec.from_pretrained(tmp_path / "h")
+    once.save_pretrained(tmp_path / "h2", dtype="float16")
+    twice = SemanticCodec.from_pretrained(tmp_path / "h2")
+    assert np.array_equal(once.encode_text(["a cat"], 3.0)[0], twice.encode_text(["a cat"], 3.0)[0])
+
+
+def test_missing_checkpoint_files_raise(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a codec checkpoint"):
+        SemanticCodec.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_text_is_rejected(codec, text):
+    with pytest.raises(ValueError, match="empty"):
+        codec.encode_text([text], 5.0)
+
+
+def test_unknown_characters(codec):
+    # characters never seen in training become [UNK] (kept) or raise when asked to
+    ids = codec.tokenize(["a dog ☃"])[0]
+    assert codec.unk_id in ids
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        codec.encode_text(["a dog ☃"], 5.0, on_unknown="error")
+    assert len(codec.encode_text(["a dog ☃"], 5.0)) == 1
+
+
+def test_over_long_caption_is_rejected(codec):
+    with pytest.raises(ValueError, match="max_tokens"):
+        codec.encode_text(["a dog " * 40], 5.0)
+    with pytest.raises(ValueError, match="max_tokens"):
+        codec.decode_symbols([np.ones(49 * codec.symbols_per_token, np.complex64)], 5.0)
+
+
+@pytest.mark.parametrize("snr", [float("nan"), float("inf"), [1.0, 2.0]])
+def test_bad_snr_is_rejected(codec, snr):
+    with pytest.raises(ValueError, match="SNR"):
+        codec.encode_text(["a dog"], snr)
+    with pytest.raises(ValueError, match="SNR"):
+        codec.decode_symbols([np.ones(codec.symbols_per_token, np.complex64)], snr)
+
+
+def test_bad_symbol_frames_are_rejected(codec):
+    s = codec.symbols_per_token
+    with pytest.raises(ValueError, match="multiple of symbols_per_token"):
+        codec.decode_symbols([np.ones(s + 1, np.complex64)], 5.0)
+    with pytest.raises(ValueError, match="non-empty"):
+        codec.decode_symbols([np.zeros(0, np.complex64)], 5.0)
+    with pytest.raises(TypeError):
+        codec.decode_symbols(np.ones(s, np.complex64), 5.0)
+    with pytest.raises(TypeError):
+        codec.encode_text("a dog", 5.0)
+    # NaN/inf symbols (a zero channel estimate upstream) decode to text instead of crashing
+    bad = np.full(s, np.nan, np.complex64)
+    assert len(codec.decode_symbols([bad], 5.0)) == 1
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="divisible"):
+        CodecConfig(width=30, heads=4)
+    with pytest.raises(ValueError, match="symbols_per_token"):
+        CodecConfig(symbols_per_token=0)
+
+
+def test_channels_follow_es_n0_convention():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.ones(4, 20000, dtype=torch.complex64)
+    snr = torch.tensor([0.0, 10.0, 20.0, 3.0])
+    y = apply_channel(x, snr, "awgn", gen)
+    var = ((y - x).abs() ** 2).mean(1)
+    np.testing.assert_allclose(var.numpy(), 10 ** (-snr.numpy() / 10), rtol=0.05)
+    assert noise_std(torch.tensor([10.0])).item() == pytest.approx(10 ** -0.5)
+    # OFDM subcarrier gains have unit mean power and differ between symbols
+    h = ofdm_gains(2000, 48, gen)
+    assert (h.abs() ** 2).mean().item() == pytest.approx(1.0, rel=0.05)
+    assert h[0].abs().std() > 0
+    # equalised Rayleigh / OFDM at very high SNR give back the symbols
+    for kind in ("rayleigh", "ofdm"):
+        z = apply_channel(x[:, :96], torch.full((4,), 90.0), kind, gen)
+        assert torch.allclose(z, x[:, :96], atol=1e-2)
+    with pytest.raises(ValueError, match="unknown channel"):
+        apply_channel(x, snr, "rician", gen)
+
+
+def test_mixed_channel_kinds_are_differentiable():
+    x = torch.randn(3, 16, dtype=torch.complex64, requires_grad=True)
+    y = apply_channel(x, torch.tensor([5.0, 5.0, 5.0]), ["awgn", "rayleigh", "ofdm"],
+                      torch.Generator().manual_seed(0))
+    y.abs().sum().backward()
+    assert x.grad is not None and torch.all(torch.isfinite(x.grad))
