@@ -1,0 +1,127 @@
+"""Forward error correction: the K=7, rate-1/2 convolutional code [133, 171] (octal) with a
+terminated trellis, and a soft-decision Viterbi decoder vectorised over states and codewords.
+
+The decoder works on a radix-2^r trellis (``r`` trellis steps per Python iteration, default 4),
+so a 64-bit header costs about 18 loop iterations of a few array operations each instead of the
+~70 µs per bit of a scalar Viterbi. CRC helpers are re-exported from :mod:`.crc`.
+
+LLR convention everywhere: ``llr = log P(bit=0) / P(bit=1)`` (positive means 0).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .crc import append_crc32, bits_to_bytes, bytes_to_bits, check_crc32, crc16, crc32  # noqa: F401
+
+K = 7  # constraint length
+TAIL = K - 1  # zero bits appended to terminate the trellis
+NUM_STATES = 1 << TAIL
+GENERATORS = (0o133, 0o171)
+_TAPS = np.array([[(g >> (K - 1 - i)) & 1 for i in range(K)] for g in GENERATORS], dtype=np.uint8)
+
+
+def conv_encode(bits: np.ndarray) -> np.ndarray:
+    """Encode and terminate: uint8 bits [n] -> coded bits [2 * (n + 6)], pairs (g0, g1) in time order."""
+    u = np.concatenate([np.asarray(bits, dtype=np.uint8).ravel(), np.zeros(TAIL, np.uint8)])
+    out = np.empty((u.size, 2), dtype=np.uint8)
+    for i in range(2):
+        out[:, i] = np.convolve(u, _TAPS[i])[: u.size] & 1
+    return out.ravel()
+
+
+def _step(state: int, u: int) -> tuple[int, int, int]:
+    """One encoder step. ``state`` holds the last 6 inputs, newest in bit 5. Returns (next, c0, c1)."""
+    reg = (u << TAIL) | state  # bit 6 = current input, bit 5 = previous one, ...
+    c = []
+    for g in GENERATORS:
+        c.append(bin(reg & g).count("1") & 1)
+    return (state >> 1) | (u << (TAIL - 1)), c[0], c[1]
+
+
+@functools.lru_cache(maxsize=8)
+def _trellis(radix_bits: int):
+    """Predecessor table and coded-bit pattern of every (new state, predecessor choice) pair."""
+    r = radix_bits
+    nchoice = 1 << r
+    pred = np.empty((NUM_STATES, nchoice), dtype=np.int64)
+    pattern = np.empty((NUM_STATES, nchoice), dtype=np.int64)
+    for ns in range(NUM_STATES):
+        inputs = [(ns >> (TAIL - r + i)) & 1 for i in range(r)]  # u_t .. u_{t+r-1}
+        for j in range(nchoice):
+            s = ((ns & ((1 << (TAIL - r)) - 1)) << r) | j
+            pred[ns, j] = s
+            st, pat = s, 0
+            for u in inputs:
+                st, c0, c1 = _step(st, u)
+                pat = (pat << 2) | (c0 << 1) | c1
+            assert st == ns
+            pattern[ns, j] = pat
+    nb = 2 * r
+    # signs[i, p]: +1 where bit i (MSB first) of pattern p is 0
+    signs = 1.0 - 2.0 * ((np.arange(1 << nb)[None, :] >> (nb - 1 - np.arange(nb))[:, None]) & 1)
+    return pred, pattern, signs
+
+
+def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
+    """Soft-decision maximum-likelihood decoding of :func:`conv_encode` output.
+
+    Args:
+        llr: float [2 * (n + 6)] or [batch, 2 * (n + 6)], ``log P(0)/P(1)`` per coded bit.
+        radix_bits: trellis steps merged per iteration (1..6).
+    Returns:
+        uint8 bits [n] (or [batch, n]): the information bits, tail removed.
+    """
+    llr = np.asarray(llr, dtype=np.float64)
+    single = llr.ndim == 1
+    if single:
+        llr = llr[None, :]
+    if llr.ndim != 2 or llr.shape[1] % 2 or llr.shape[1] < 2 * TAIL:
+        raise ValueError(f"llr must be [2*(n+6)] or [batch, 2*(n+6)], got shape {llr.shape}")
+    if not 1 <= radix_bits <= TAIL:
+        raise ValueError(f"radix_bits must be 1..{TAIL}, got {radix_bits}")
+    if not np.all(np.isfinite(llr)):
+        llr = np.nan_to_num(llr, nan=0.0, posinf=1e6, neginf=-1e6)
+    r = radix_bits
+    batch, ncoded = llr.shape
+    steps = ncoded // 2
+    nblocks = -(-steps // r)
+    pad = nblocks * r - steps
+    if pad:  # extra zero inputs after the tail keep the state at 0 and send zeros: known bits
+        llr = np.concatenate([llr, np.full((batch, 2 * pad), 1e3)], axis=1)
+    pred, pattern, signs = _trellis(r)
+    # einsum, not BLAS: multithreaded BLAS on small matrices is slow on busy cores
+    metrics = np.einsum("btk,kp->btp", llr.reshape(batch, nblocks, 2 * r), signs)  # [batch, blocks, 2^(2r)]
+    bm = metrics[:, :, pattern]  # [batch, blocks, states, choices]
+    decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
+    if batch == 1:  # the common case (one header or payload): 2-D arrays, fewer index steps
+        bm1 = bm[0]
+        pm1 = np.full(NUM_STATES, -1e12)
+        pm1[0] = 0.0
+        states = np.arange(NUM_STATES)
+        for t in range(nblocks):
+            cand = pm1[pred] + bm1[t]
+            best = cand.argmax(axis=1)
+            decisions[t, 0] = best
+            pm1 = cand[states, best]
+    else:
+        pm = np.full((batch, NUM_STATES), -1e12)
+        pm[:, 0] = 0.0
+        for t in range(nblocks):
+            cand = pm[:, pred] + bm[:, t]
+            best = cand.argmax(axis=2)
+            decisions[t] = best
+            pm = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
+            if t % 16 == 15:  # keep path metrics small; float64 has ample headroom in between
+                pm -= pm.max(axis=1, keepdims=True)
+    out = np.empty((batch, nblocks, r), dtype=np.uint8)
+    state = np.zeros(batch, dtype=np.int64)
+    rows = np.arange(batch)
+    shifts = TAIL - r + np.arange(r)
+    for t in range(nblocks - 1, -1, -1):
+        out[:, t, :] = (state[:, None] >> shifts[None, :]) & 1
+        state = pred[state, decisions[t, rows, state]]
+    bits = out.reshape(batch, nblocks * r)[:, : steps - TAIL]
+    return bits[0] if single else bits

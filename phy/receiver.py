@@ -1,0 +1,320 @@
+"""Streaming OFDM receiver: IQ chunks of any size in, decoded :class:`Frame` objects out.
+
+State is explicit (a sample buffer with its absolute stream index, the search position and a
+frame waiting for its payload samples), so a frame straddling chunk boundaries decodes exactly
+as if the stream had arrived in one piece.
+
+Pipeline per frame::
+
+    S&C metric (cumsum) > threshold -> peak -> coarse CFO (+-2 sc) -> integer CFO (differential,
+    verifies the detection) -> fine timing (LTS xcorr, first path) -> fine CFO (LTS lag N) ->
+    LS channel + noise (LTS pair), DFT smoothing -> header: equalise, pilots, BPSK/QPSK LLR,
+    Viterbi, CRC-16 -> payload: equalise (ZF/MMSE), pilot CPE + SFO -> de-interleave ->
+    analog symbols + noise variance | digital: LLR, Viterbi, CRC-32, EVM
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import fec
+from .config import OfdmConfig
+from .crc import bits_to_bytes
+from .estimation import ChannelEstimate, equalize, estimate_channel
+from .frame import Frame, Header
+from .modulation import bits_per_symbol, demodulate_llr, modulate
+from .preamble import permutation, training
+from .sync import SyncResult, detection_metric, rotate, synchronize
+
+
+class StreamingReceiver:
+    """Decode frames from a continuous complex64 stream.
+
+    Args:
+        cfg: the numerology (must match the transmitter's).
+        sample_rate: Hz, only used to report ``cfo_hz``.
+        equalizer: "mmse" (default) or "zf" for the analog symbols; digital payloads are always
+            demapped from the unbiased (ZF-equivalent) symbols with their noise variance.
+        detection_threshold: Schmidl & Cox metric threshold, 0..1 (``|P|^2 / R^2``); lower finds
+            weaker frames and costs more verification work on noise.
+        false_alarm_prob: probability that pure noise passes the verification after a detection
+            (normalised cross-correlation with the known long symbols; sets its threshold). The
+            header CRC-16 then rejects all but ~2^-16 of what passes.
+        timing_backoff: samples the FFT window is moved into the cyclic prefix.
+        max_sfo_ppm: largest sampling-frequency offset the pilot tracking follows (0 = off).
+
+    ``stats`` counts: samples, detections, sync_rejects, header_crc_fail, header_ok, frames_ok,
+    payload_crc_fail, bad_samples (NaN, inf or |x| > 1e15, zeroed).
+    """
+
+    def __init__(
+        self,
+        cfg: OfdmConfig | None = None,
+        sample_rate: float = 1e6,
+        equalizer: str = "mmse",
+        detection_threshold: float = 0.1,
+        false_alarm_prob: float = 1e-6,
+        timing_backoff: int = 2,
+        smooth_channel: bool = True,
+        max_sfo_ppm: float = 200.0,
+    ) -> None:
+        self.cfg = cfg or OfdmConfig()
+        if not (isinstance(sample_rate, (int, float)) and math.isfinite(sample_rate) and sample_rate > 0):
+            raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
+        if equalizer not in ("zf", "mmse"):
+            raise ValueError(f"equalizer must be 'zf' or 'mmse', got {equalizer!r}")
+        if not 0 < detection_threshold < 1:
+            raise ValueError(f"detection_threshold must be in (0, 1), got {detection_threshold!r}")
+        if not 0 < false_alarm_prob < 1:
+            raise ValueError(f"false_alarm_prob must be in (0, 1), got {false_alarm_prob!r}")
+        if not 0 <= timing_backoff <= self.cfg.cp_len // 2:
+            raise ValueError(f"timing_backoff must be 0..cp_len/2, got {timing_backoff!r}")
+        self.sample_rate = float(sample_rate)
+        self.equalizer = equalizer
+        self.detection_threshold = float(detection_threshold)
+        self.false_alarm_prob = float(false_alarm_prob)
+        # on noise, |<y, lts>|^2 / (|y|^2 |lts|^2) over 2N samples is ~ Beta(1, 2N-1) ~ exp(2N):
+        # P(max over the 4 cp + 1 timing lags > v) ~ lags * exp(-2N v)
+        train = training(self.cfg)
+        lags = 4 * self.cfg.cp_len + 1
+        self.verify_threshold = float(min(0.9, math.log(lags / false_alarm_prob) / (2 * self.cfg.fft_size)))
+        self.timing_backoff = int(timing_backoff)
+        self.smooth_channel = bool(smooth_channel)
+        if not 0 <= max_sfo_ppm <= 1e4:
+            raise ValueError(f"max_sfo_ppm must be 0..10000, got {max_sfo_ppm!r}")
+        self.max_sfo_ppm = float(max_sfo_ppm)
+        self._train = train
+        self._period = self.cfg.short_period
+        self._window = self.cfg.short_len - self._period
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream (buffer, pending frame) and zero the counters."""
+        self._buf = np.zeros(0, np.complex64)
+        self._base = 0  # absolute index of _buf[0]
+        self._pos = 0  # absolute index where the next detection search starts
+        self._pending: dict | None = None
+        self.stats = dict.fromkeys(
+            (
+                "samples",
+                "detections",
+                "sync_rejects",
+                "header_crc_fail",
+                "header_ok",
+                "frames_ok",
+                "payload_crc_fail",
+                "bad_samples",
+            ),
+            0,
+        )
+
+    # -- public --------------------------------------------------------------------------------
+    def process(self, chunk: np.ndarray) -> list[Frame]:
+        """Feed ``chunk`` (complex [n], any n >= 0); returns the frames completed by it."""
+        x = self._validate(chunk)
+        self.stats["samples"] += x.size
+        if x.size:
+            self._buf = np.concatenate([self._buf, x]) if self._buf.size else x
+        frames: list[Frame] = []
+        while True:
+            if self._pending is not None:
+                frame = self._try_payload()
+                if frame is None and self._pending is not None:
+                    break  # waiting for more samples
+                if frame is not None:
+                    frames.append(frame)
+                continue
+            if not self._search():
+                break
+        self._trim()
+        return frames
+
+    def flush(self) -> None:
+        """Drop a frame still waiting for samples (end of stream)."""
+        self._pending = None
+
+    # -- input ---------------------------------------------------------------------------------
+    def _validate(self, chunk: np.ndarray) -> np.ndarray:
+        arr = np.asarray(chunk)
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.complexfloating):
+            raise TypeError(
+                f"IQ chunks must be complex (complex64), got dtype {arr.dtype}; "
+                "convert interleaved I/Q with x[0::2] + 1j * x[1::2]"
+            )
+        if arr.ndim != 1:
+            raise ValueError(f"IQ chunks must be 1-D, got shape {arr.shape}")
+        arr = np.ascontiguousarray(arr, dtype=np.complex64)
+        # NaN / inf / absurdly large values (whose squares overflow float32) are zeroed and
+        # counted: a stream keeps going
+        ok = np.abs(arr.view(np.float32)) <= 1e15
+        if not ok.all():
+            bad = ~ok.reshape(-1, 2).all(axis=1)
+            self.stats["bad_samples"] += int(bad.sum())
+            arr = arr.copy()
+            arr[bad] = 0
+        return arr
+
+    def _trim(self) -> None:
+        keep_from = self._pos if self._pending is None else min(self._pos, self._pending["lts"] - 8)
+        cut = keep_from - self._base
+        if cut > 0:
+            self._buf = self._buf[cut:]
+            self._base += cut
+
+    # -- detection + header --------------------------------------------------------------------
+    def _search(self) -> bool:
+        """Look for a preamble from ``_pos``; True if the state advanced (call again)."""
+        cfg = self.cfg
+        start = self._pos - self._base
+        x = self._buf[start:]
+        p2, r2 = detection_metric(x, self._period, self._window)
+        if p2.size == 0:
+            return False
+        hits = np.flatnonzero(p2 > self.detection_threshold * r2)
+        if hits.size == 0:
+            self._pos += p2.size
+            return False
+        i = int(hits[0])
+        # the peak lies within one window of the first crossing; wait for those samples
+        need = i + self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
+        if need > x.size:
+            self._pos += i
+            return False
+        seg_p2, seg_r2 = p2[i : i + self._window], r2[i : i + self._window]
+        d = i + int(np.argmax(seg_p2 / (seg_r2 + 1e-30)))
+        self.stats["detections"] += 1
+        sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff)
+        if sync is None:
+            self.stats["sync_rejects"] += 1
+            self._pos += d + cfg.short_len  # skip this correlation peak
+            return True
+        abs_sync = SyncResult(
+            lts_start=sync.lts_start + self._pos,
+            cfo=sync.cfo,
+            quality=sync.quality,
+            frame_start=sync.frame_start + self._pos,
+        )
+        pending = self._decode_header(abs_sync)
+        if pending is None:
+            self.stats["header_crc_fail"] += 1
+            self._pos += d + cfg.short_len
+            return True
+        self.stats["header_ok"] += 1
+        self._pending = pending
+        # the header is consumed: a flush() or a lost payload must not re-detect this preamble
+        self._pos = abs_sync.lts_start + 2 * cfg.fft_size + cfg.header_len
+        return True
+
+    def _fft_symbols(self, lts: int, cfo: float, first: int, count: int) -> np.ndarray:
+        """FFTs of ``count`` OFDM symbols after the LTS pair, starting at symbol ``first``; [count, N]."""
+        cfg = self.cfg
+        n, sl = cfg.fft_size, cfg.symbol_len
+        a = lts + 2 * n + first * sl - self._base  # CP start of the first symbol, buffer index
+        seg = self._buf[a : a + count * sl].astype(np.complex128)
+        seg = rotate(seg, cfo, a + self._base - lts, n)
+        seg = seg.reshape(count, sl)[:, cfg.cp_len :]
+        return np.fft.fft(seg, axis=1, norm="ortho")
+
+    def _sym_time(self, first: int, count: int) -> np.ndarray:
+        cfg = self.cfg
+        idx = np.arange(first, first + count)
+        # centre of symbol i relative to the centre of the LTS pair, samples
+        return cfg.fft_size + idx * cfg.symbol_len + cfg.cp_len + cfg.fft_size / 2
+
+    def _decode_header(self, sync: SyncResult) -> dict | None:
+        cfg = self.cfg
+        n = cfg.fft_size
+        a = sync.lts_start - self._base
+        lts = rotate(self._buf[a : a + 2 * n].astype(np.complex128), sync.cfo, 0, n)
+        y1 = np.fft.fft(lts[:n], norm="ortho")
+        y2 = np.fft.fft(lts[n:], norm="ortho")
+        est = estimate_channel(y1, y2, cfg, self._train, self.smooth_channel)
+        hs = cfg.header_symbols
+        y = self._fft_symbols(sync.lts_start, sync.cfo, 0, hs)
+        eq = equalize(y, np.arange(hs), self._sym_time(0, hs), est, cfg, self._train, "zf", max_sfo_ppm=0.0)
+        m = cfg.header_modulation
+        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
+        slots = llr.size
+        coded_len = 2 * (cfg.header_bits + fec.TAIL)
+        llr = llr[permutation(slots, cfg.interleaver_seed + 1)[:coded_len]]
+        bits = fec.viterbi_decode(llr)
+        header = Header.parse(bits_to_bytes(bits))
+        if header is None:
+            return None
+        if header.kind == "analog":
+            nsym = cfg.payload_symbols_analog(header.length)
+        else:
+            nsym = cfg.payload_symbols_digital(header.length, header.modulation)
+        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start}
+
+    # -- payload -------------------------------------------------------------------------------
+    def _try_payload(self) -> Frame | None:
+        cfg = self.cfg
+        p = self._pending
+        sync: SyncResult = p["sync"]
+        est: ChannelEstimate = p["est"]
+        header: Header = p["header"]
+        hs, nsym = cfg.header_symbols, p["nsym"]
+        end = sync.lts_start + 2 * cfg.fft_size + (hs + nsym) * cfg.symbol_len
+        if end > self._base + self._buf.size:
+            return None
+        self._pending = None
+        self._pos = max(self._pos, end - cfg.cp_len)
+        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym)
+        eq = equalize(
+            y, np.arange(hs, hs + nsym), self._sym_time(hs, nsym), est, cfg, self._train, self.equalizer, self.max_sfo_ppm
+        )
+        snr_db = float(10 * np.log10(est.snr))
+        cfo = sync.cfo
+        sfo_ppm = float(-eq.sfo_slope * cfg.fft_size / (2 * np.pi) * 1e6)
+        common = dict(
+            seq=header.seq,
+            kind=header.kind,
+            snr_db=snr_db,
+            cfo_hz=cfo * self.sample_rate / cfg.fft_size,
+            cfo_subcarriers=cfo,
+            start_sample=int(sync.frame_start),
+            noise_per_subcarrier=est.noise.astype(np.float32),
+            channel=est.h.astype(np.complex64),
+            sfo_ppm=sfo_ppm,
+            num_ofdm_symbols=hs + nsym,
+        )
+        if header.kind == "analog":
+            slots = nsym * cfg.num_data_subcarriers
+            sel = permutation(slots, cfg.interleaver_seed)[: header.length]
+            self.stats["frames_ok"] += 1
+            return Frame(
+                symbols=eq.data.ravel()[sel].astype(np.complex64),
+                noise_var=eq.noise_var.ravel()[sel].astype(np.float32),
+                payload=None,
+                evm_db=None,
+                **common,
+            )
+        mod = header.modulation
+        bps = bits_per_symbol(mod)
+        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), mod)
+        coded_len = 2 * (8 * (header.length + 4) + fec.TAIL)
+        sel = permutation(llr.size, cfg.interleaver_seed)[:coded_len]
+        bits = fec.viterbi_decode(llr[sel])
+        payload = fec.check_crc32(bits_to_bytes(bits))
+        # EVM against the re-encoded symbols when the CRC passed, else against hard decisions
+        zf = eq.data_unbiased.ravel()
+        if payload is not None:
+            slot_bits = (llr < 0).astype(np.uint8)
+            slot_bits[sel] = fec.conv_encode(bits)
+            ref = modulate(slot_bits, mod)
+        else:
+            ref = modulate((llr < 0).astype(np.uint8), mod)
+        used_syms = np.unique(sel // bps)
+        err = np.mean(np.abs(zf[used_syms] - ref[used_syms]) ** 2) / np.mean(np.abs(ref[used_syms]) ** 2)
+        self.stats["frames_ok" if payload is not None else "payload_crc_fail"] += 1
+        return Frame(
+            symbols=eq.data.ravel()[used_syms].astype(np.complex64),
+            noise_var=eq.noise_var.ravel()[used_syms].astype(np.float32),
+            payload=payload,
+            evm_db=float(10 * np.log10(max(err, 1e-12))),
+            modulation=mod,
+            **common,
+        )
