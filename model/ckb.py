@@ -144,6 +144,12 @@ def weights_available(model: str) -> bool:
     return local_weights_path(model) is not None
 
 
+def image_mode_available(caption_model: str = DEFAULT_CAPTION_MODEL,
+                         image_model: str = DEFAULT_IMAGE_MODEL) -> bool:
+    """True when both ends of the image mode (BLIP and Stable Diffusion) have weights here."""
+    return weights_available(caption_model) and weights_available(image_model)
+
+
 def fetch_command(model: str, pipeline: bool = False) -> str:
     """The shell command that downloads ``model``'s safetensors weights on a machine with internet.
 
