@@ -40,16 +40,51 @@ def add_arguments(parser) -> None:
     parser.add_argument("--similarity", action=__import__("argparse").BooleanOptionalAction, default=True,
                         help="score sentence similarity (MiniLM, offline)")
     parser.add_argument("--no-images", action="store_true", help="never load BLIP / Stable Diffusion")
+    parser.add_argument("--caption-model", help="BLIP hub id or folder (default: vlmcsc.model.ckb's)")
+    parser.add_argument("--image-model", help="Stable Diffusion hub id or folder (default: vlmcsc.model.ckb's)")
+    parser.add_argument("--steps", type=int, default=25, help="Stable Diffusion denoising steps")
+
+
+def _caption_model(args) -> str:
+    from vlmcsc.model.ckb import DEFAULT_CAPTION_MODEL
+
+    return args.caption_model or DEFAULT_CAPTION_MODEL
+
+
+def _auto_images(args, n: int = 4) -> list[str]:
+    """Image mode by default: a few ImageNette images when BLIP weights and the data are here."""
+    if args.no_images or args.text or args.text_file:
+        return []
+    try:
+        from vlmcsc.model.ckb import IMAGE_SUFFIXES, weights_available
+        from vlmcsc.model.data import data_dir
+
+        root = data_dir()
+        if root is None or not weights_available(_caption_model(args)):
+            return []
+        folder = root / "imagenette2_224_val500"
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        # one image from each of the first classes, so the captions differ
+        seen, picked = set(), []
+        for p in files:
+            if p.parent not in seen:
+                seen.add(p.parent)
+                picked.append(str(p))
+            if len(picked) == n:
+                break
+        return picked
+    except Exception:  # noqa: BLE001 - image mode is optional; text mode always works
+        return []
 
 
 def _texts(args) -> tuple[list[str], list[str] | None]:
     """Captions to send, and the image files they came from (image mode) or None."""
-    if args.image:
+    images = list(args.image or []) or _auto_images(args)
+    if images:
         from vlmcsc.model.ckb import Captioner
 
-        files = [str(p) for p in args.image]
-        captions = Captioner(local_files_only=True).caption(files)  # raises ModelUnavailableError
-        return captions, files
+        captions = Captioner(_caption_model(args), local_files_only=True).caption(images)  # may raise
+        return captions, images
     texts: list[str] = []
     if args.text:
         texts += args.text
@@ -69,9 +104,10 @@ def _image_generator(args):
     try:
         from vlmcsc.model.ckb import DEFAULT_IMAGE_MODEL, ImageGenerator, weights_available
 
-        if not weights_available(DEFAULT_IMAGE_MODEL):
+        model = args.image_model or DEFAULT_IMAGE_MODEL
+        if not weights_available(model):
             return None
-        return ImageGenerator(local_files_only=True)
+        return ImageGenerator(model, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - optional end: the text demo still runs
         print(f"(image generation off: {exc})", file=sys.stderr)
         return None
@@ -114,6 +150,10 @@ def run_demo(args) -> dict:
     radio = open_radio(profile, for_tx=True, cfg=cfg)
     log = JsonLinesWriter(args.log) if args.log else None
     generator = _image_generator(args)
+    if images:
+        print("image mode: BLIP captions at the transmitter")
+        for path, caption in zip(images, texts):
+            print(f"  {Path(path).name}: {caption}")
     print(f"vlmcsc demo: {len(texts)} captions, {profile.codec.system} system, channel "
           f"{profile.channel.get('preset', 'tdl')} at {channel_snr:g} dB, encoder NAM {tx_snr:g} dB, decoder NAM "
           f"{'PHY estimate' if profile.snr.rx_policy == 'estimate' else f'{profile.snr.rx_fixed_db:g} dB fixed'}")
@@ -121,7 +161,11 @@ def run_demo(args) -> dict:
     t0 = time.perf_counter()
     with radio:
         for seq, text in enumerate(texts):
-            iq, info = ltx.frame(seq, text, tx_snr)
+            try:
+                iq, info = ltx.frame(seq, text, tx_snr)
+            except ValueError as exc:  # e.g. an empty caption: nothing to send
+                print(f"[{seq:2d}] not sent: {exc}")
+                continue
             radio.transmit(iq)
             frames = [f for f in drain(radio, receiver, flush=2 * cfg.symbol_len) if f.seq == seq % SEQ_MODULO]
             if not frames:
@@ -143,7 +187,7 @@ def run_demo(args) -> dict:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         received = [r.get("received") or "" for r in records]
-        for i, image in enumerate(generator.generate(received, seed=0)):
+        for i, image in enumerate(generator.generate(received, seed=0, steps=args.steps)):
             image.save(out / f"rx_{i:03d}.png")
         summary["images"] = str(out)
         print(f"images drawn from the received captions: {out}/rx_*.png")

@@ -95,3 +95,23 @@ def test_demo_digital_baseline_delivers_the_text(tmp_path, capsys):
 def test_tx_refuses_real_radio_without_frequency_and_gain(capsys):
     assert cli_main(["tx", "--radio", "soapy:driver=nonexistent", "--frames", "1"]) == 2
     assert "refusing to transmit" in capsys.readouterr().err
+
+
+def test_demo_image_mode_with_tiny_models(tmp_path, capsys):
+    """--image: BLIP captions at TX, Stable Diffusion draws the received captions at RX."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from PIL import Image
+
+    from tiny_ckb import make_tiny_blip, make_tiny_sd
+
+    blip, sd = make_tiny_blip(tmp_path), make_tiny_sd(tmp_path)
+    picture = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(picture)
+    out = tmp_path / "out"
+    rc = cli_main(["demo", "--no-similarity", "--image", str(picture), "--caption-model", str(blip),
+                   "--image-model", str(sd), "--steps", "2", "--out", str(out), "--snr", "20"])
+    text = capsys.readouterr().out
+    assert "image mode" in text and "in.png:" in text
+    assert rc == 0 and (out / "rx_000.png").is_file()  # the receiver drew the received caption
