@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
+import traceback
 from typing import Protocol
 
 IIOD_PORT = 30431
@@ -221,8 +222,13 @@ class IiodServer:
                 return b"%d\n" % nbytes
         except IiodError as exc:
             return b"%d\n" % -abs(exc.code)
-        except (IndexError, KeyError):
+        except (IndexError, KeyError, ValueError):
             return b"%d\n" % -errno.EINVAL
+        except OSError:
+            raise  # the connection itself failed
+        except Exception:  # noqa: BLE001 - a backend bug must not kill the connection silently
+            traceback.print_exc()
+            return b"%d\n" % -errno.EIO
         return b"%d\n" % -errno.EINVAL  # ZPRINT and anything unknown
 
 

@@ -126,6 +126,17 @@ class PlutoRadio(Radio):
             raise RadioError(f"{self.name}: the device answered but could not be set up: {exc}") from exc
 
     # -- settings ------------------------------------------------------------------------------
+    def configure(self, **settings) -> None:
+        """As :meth:`Radio.configure`; a setting the device refuses leaves the old ones in place."""
+        keys = ("sample_rate", "frequency", "tx_gain_db", "rx_gain_db", "bandwidth")
+        saved = {k: getattr(self, k) for k in keys}
+        try:
+            super().configure(**settings)
+        except Exception:
+            for k, v in saved.items():
+                setattr(self, k, v)
+            raise
+
     def _apply_settings(self) -> None:
         self._check_open()
         sdr = self._sdr
@@ -176,6 +187,7 @@ class PlutoRadio(Radio):
                              ("quadrature_tracking_en", quadrature)):
                 if on is not None:
                     self._sdr._set_iio_attr("voltage0", attr, False, int(bool(on)))
+        self._schedule_flush()
 
     def tracking(self) -> dict[str, bool]:
         with self._io:
@@ -196,9 +208,10 @@ class PlutoRadio(Radio):
 
     def _schedule_flush(self) -> None:
         """Drop the kernel buffers filled before now: they hold samples from the old settings."""
-        self._flush_pending = self.kernel_buffers + 1  # + the one being filled
-        if self._ring is not None:
-            self._ring.clear()
+        with self._io:
+            self._flush_pending = self.kernel_buffers + 1  # + the one being filled
+            if self._ring is not None:
+                self._ring.clear()
 
     # -- receive -------------------------------------------------------------------------------
     def start_rx(self) -> None:
@@ -214,15 +227,15 @@ class PlutoRadio(Radio):
     def _rx_loop(self) -> None:
         try:
             while not self._rx_stop.is_set():
-                with self._io:
+                with self._io:  # a flush scheduled meanwhile must see this buffer too
                     data = self._sdr.rx()
                     if self._flush_pending > 0:
                         self._flush_pending -= 1
                         self.stats.stale_buffers_flushed += 1
                         continue
-                x = (np.asarray(data) / RX_FULL_SCALE).astype(np.complex64)
-                self.stats.samples_rx += x.size
-                self.stats.ring_dropped += self._ring.write(x)
+                    x = (np.asarray(data) / RX_FULL_SCALE).astype(np.complex64)
+                    self.stats.samples_rx += x.size
+                    self.stats.ring_dropped += self._ring.write(x)
         except Exception as exc:  # noqa: BLE001 - libiio raises OSError on a lost device
             if not self._rx_stop.is_set():
                 self.stats.errors += 1

@@ -298,7 +298,8 @@ class EmulatedPluto:
             g = 10 ** (_number(self._attrs[(PHY, "output", "voltage0", "hardwaregain")]) / 20)
             x = (g * iq).astype(np.complex64)
             if self.channel is not None and not handle.cyclic:
-                x = np.asarray(self.channel(x), dtype=np.complex64)
+                apply = getattr(self.channel, "apply", self.channel)  # ChannelSimulator or callable
+                x = np.asarray(apply(x), dtype=np.complex64)
             now = self.now_tick()
             latency = max(64, int(1e-3 * self._rate))
             if handle.cyclic:
