@@ -300,6 +300,8 @@ def _build_sd(model, device, dtype, local_files_only, options):
 
     def load(source, local_only):
         kwargs = _model_kwargs(diffusers, dtype, local_only)
+        if local_only and _fp16_variant_only(Path(source)):
+            kwargs["variant"] = "fp16"  # a folder fetched with only the fp16 weight files
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             return StableDiffusionPipeline.from_pretrained(
@@ -318,6 +320,13 @@ def _build_sd(model, device, dtype, local_files_only, options):
     if options.get("attention_slicing"):
         pipe.enable_attention_slicing()
     return pipe
+
+
+def _fp16_variant_only(folder: Path) -> bool:
+    """True when a pipeline folder's UNet has only ``*.fp16.safetensors`` weights."""
+    unet = folder / "unet"
+    files = [p.name for p in unet.glob("*.safetensors")]
+    return bool(files) and all(".fp16." in name for name in files)
 
 
 def _model_bytes(module: torch.nn.Module) -> int:

@@ -3,6 +3,7 @@ and the per-process model cache of vlmcsc.model.ckb, on tiny models built offlin
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -164,3 +165,16 @@ def test_models_are_frozen(models):
     assert not captioner.model.training
     assert not any(p.requires_grad for p in captioner.model.parameters())
     assert captioner.memory_bytes > 0
+
+
+def test_pipeline_with_only_fp16_variant_files_loads(models, tmp_path):
+    folder = tmp_path / "fp16-only"
+    shutil.copytree(models["sd"], folder)
+    for part in ("unet", "vae", "text_encoder"):
+        for weights in (folder / part).glob("*.safetensors"):
+            weights.rename(weights.with_name(weights.stem + ".fp16.safetensors"))
+    generator = ckb.ImageGenerator(str(folder), device="cpu")
+    reference = ckb.ImageGenerator(str(models["sd"]), device="cpu")
+    a = generator.generate(["a dog"], steps=1)[0]
+    b = reference.generate(["a dog"], steps=1)[0]
+    assert np.array_equal(np.asarray(a), np.asarray(b))  # same weights, only the file names differ
