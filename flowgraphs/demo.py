@@ -77,7 +77,7 @@ def _auto_images(args, n: int = 4) -> list[str]:
         return []
 
 
-def _texts(args) -> tuple[list[str], list[str] | None]:
+def _texts(args, profile_captions: str = "builtin") -> tuple[list[str], list[str] | None]:
     """Captions to send, and the image files they came from (image mode) or None."""
     images = list(args.image or []) or _auto_images(args)
     if images:
@@ -94,6 +94,10 @@ def _texts(args) -> tuple[list[str], list[str] | None]:
         texts += load_captions(args.text_file)
     if texts:
         return texts, None
+    if profile_captions and profile_captions != "builtin":
+        from .captions import load_captions
+
+        return load_captions(profile_captions), None
     return list(BUILTIN_CAPTIONS[:8]), None
 
 
@@ -137,7 +141,7 @@ def run_demo(args) -> dict:
         profile.channel.setdefault("preset", "tdl")
     channel_snr = float(profile.channel.get("snr_db", 15.0))
     tx_snr = float(np.clip(args.tx_snr if args.tx_snr is not None else channel_snr, 0.0, 20.0))
-    texts, images = _texts(args)
+    texts, images = _texts(args, profile.test.captions)
     t_load = time.perf_counter()
     codec = load_codec(profile.codec.checkpoint or None)
     cfg = OfdmConfig(**profile.phy)
