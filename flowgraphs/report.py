@@ -31,8 +31,11 @@ Z95 = 1.959964  # two-sided 95 % normal quantile
 def load_records(paths: list[str | Path]) -> list[dict]:
     """All records of the given JSON-lines / CSV files, each tagged with ``_source`` (file name)."""
     records: list[dict] = []
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
     for path in paths:
-        path = Path(path)
+        # logs are labelled by file name, or parent/name where two inputs share a name
+        label = path.name if names.count(path.name) == 1 else f"{path.parent.name}/{path.name}"
         if not path.is_file():
             raise FileNotFoundError(f"log {path} not found")
         if path.suffix.lower() == ".csv":
@@ -42,7 +45,7 @@ def load_records(paths: list[str | Path]) -> list[dict]:
             rows = list(read_jsonl(path))
         for row in rows:
             row.setdefault("type", "sweep" if "trial" in row else "frame")
-            row["_source"] = path.name
+            row["_source"] = label
         records.extend(rows)
     return records
 
@@ -98,6 +101,7 @@ def snr_curves(records: list[dict], metric: str = "bleu1") -> dict[tuple[str, st
             snr = row.get("channel_snr_db")
             if snr is None and row.get("snr_db") is not None:
                 snr = round(float(row["snr_db"]))
+                row = {**row, "channel": f"{row['_source']} (est. SNR)"}
             values = [] if row.get(metric) is None else [float(row[metric])]
         else:
             continue
