@@ -119,6 +119,8 @@ class SigMFRecorder:
             sigmf.SAMPLE_RATE_KEY: self.sample_rate,
             sigmf.RECORDER_KEY: "vlmcsc",
             sigmf.HW_KEY: str(hardware) if hardware else "unknown",
+            # our own keys live in the "vlmcsc" namespace, declared as SigMF asks
+            sigmf.EXTENSIONS_KEY: [{"name": NS, "version": "0.1.0", "optional": True}],
         }
         if description:
             self._global[sigmf.DESCRIPTION_KEY] = str(description)
@@ -174,6 +176,8 @@ class SigMFRecorder:
             meta[sigmf.LABEL_KEY] = str(label)
         with self._lock:
             self._annotations.append((int(start), int(length), meta))
+            if not self._closed and time.monotonic() - self._last_meta >= self.meta_every_s:
+                self._write_meta(final=False)
 
     def annotate_frame(self, frame, *, status: str | None = None, length: int | None = None,
                        offset: int = 0) -> None:
