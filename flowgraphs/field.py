@@ -16,6 +16,8 @@ import numpy as np
 
 from .captions import TestSequence, load_captions
 from .jsonlog import JsonLinesWriter
+from vlmcsc.sdr.radio import RadioError
+
 from .profile import ProfileError, add_profile_arguments, profile_from_args
 
 
@@ -66,7 +68,7 @@ def main_tx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
-    except (ProfileError, ValueError, FileNotFoundError) as exc:
+    except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
     log = JsonLinesWriter(args.log) if args.log else None
@@ -201,7 +203,7 @@ def main_rx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         recorder = _open_recorder(args.sigmf, radio, profile) if args.sigmf else None
-    except (ProfileError, ValueError, FileNotFoundError) as exc:
+    except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc rx: {exc}", file=sys.stderr)
         return 2
     scorer = Scorer(similarity=args.similarity)
