@@ -188,8 +188,11 @@ def codec_conditions(captions: list[str], args) -> tuple[dict[str, list[str]], s
         return conditions, f"codec conditions skipped: SemanticCodec.from_pretrained() failed: {exc}"
     rng = np.random.default_rng(args.seed)
     for snr in args.snrs:
-        tx = codec.encode_text(captions, snr_db=snr)
-        conditions[f"codec_{snr:g}dB"] = codec.decode_symbols(awgn(tx, snr, rng), snr_db=[snr] * len(tx))
+        try:
+            tx = codec.encode_text(captions, snr_db=snr)
+            conditions[f"codec_{snr:g}dB"] = codec.decode_symbols(awgn(tx, snr, rng), snr_db=[snr] * len(tx))
+        except (ValueError, RuntimeError) as exc:  # e.g. a caption longer than the codec carries
+            return conditions, f"codec condition at {snr:g} dB failed: {exc}"
     return conditions, None
 
 

@@ -23,9 +23,12 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
+
+if TYPE_CHECKING:  # PIL is imported where images are handled
+    from PIL import Image
 
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
 DEFAULT_IMAGE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -229,11 +232,20 @@ def load_pretrained(
 
 
 def _dtype_kwarg(library) -> str:
-    """``dtype`` in newer transformers/diffusers, ``torch_dtype`` in older ones (same meaning)."""
+    """``dtype`` where the library takes it, else ``torch_dtype`` (same meaning).
+
+    transformers renamed the argument in 4.56; diffusers accepts ``dtype`` only since mid 2026
+    (detected by its deprecation helper, as no release number is documented for it).
+    """
+    if library.__name__ == "diffusers":
+        try:
+            from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401
+        except ImportError:
+            return "torch_dtype"
+        return "dtype"
     from packaging.version import Version
 
-    threshold = {"transformers": "4.56", "diffusers": "0.36"}[library.__name__]
-    return "dtype" if Version(library.__version__) >= Version(threshold) else "torch_dtype"
+    return "dtype" if Version(library.__version__) >= Version("4.56") else "torch_dtype"
 
 
 def _model_kwargs(library, dtype: torch.dtype, local_only: bool) -> dict:
@@ -337,7 +349,7 @@ def _model_bytes(module: torch.nn.Module) -> int:
 # images in and out
 
 
-def load_image(image) -> "PIL.Image.Image":  # noqa: F821 - PIL imported lazily
+def load_image(image) -> "Image.Image":
     """A PIL image (converted to RGB) from a PIL image, a file path, or a uint8 HxWx3 array."""
     from PIL import Image
 
