@@ -223,8 +223,9 @@ def main_rx(args) -> int:
             counts["ok"] += 1
         if not args.quiet and args.log:
             if record["type"] == "frame":
-                print(f"rx {record['seq']:5d}  snr {record['snr_db'] if record['snr_db'] is not None else float('nan'):5.1f} dB  "
-                      f"bleu1 {record['bleu1']:.2f}  {record['status']:>5}  {record['received']}", flush=True)
+                snr = record["snr_db"] if record["snr_db"] is not None else float("nan")
+                print(f"rx {record['seq']:5d}  snr {snr:5.1f} dB  bleu1 {record['bleu1']:.2f}  "
+                      f"{record['status']:>5}  {record['received']}", flush=True)
             elif record["type"] == "missed":
                 print(f"rx {record['seq']:5d}  MISSED", flush=True)
 
@@ -241,7 +242,8 @@ def main_rx(args) -> int:
                         recorder.write(x)
                     for frame in receiver.process(x):
                         if recorder is not None:  # the capture marks where each frame starts
-                            recorder.annotate_frame(frame, length=len(frame.symbols))
+                            span = cfg.frame_len(getattr(frame, "num_ofdm_symbols", 0) or 0)
+                            recorder.annotate_frame(frame, length=span)
                         for record in field.records(frame):
                             emit(record)
                 elif args.idle_exit and now - last_data > args.idle_exit:
