@@ -5,9 +5,25 @@ Backends import their optional libraries (SoapySDR, pyadi-iio, sigmf) only when 
 ``import vlmcsc.sdr`` works on a machine that has none of them.
 """
 
+from .pluto import PlutoRadio
 from .radio import Radio, RadioError, RadioStats, TransmitNotAllowed
+from .sigmf_io import RecordingRadio, ReplayRadio, SigMFError, SigMFRecorder
+from .soapy import SoapyRadio
 
-__all__ = ["Radio", "RadioError", "RadioStats", "TransmitNotAllowed", "open_radio", "RADIO_SPECS"]
+__all__ = [
+    "Radio",
+    "RadioError",
+    "RadioStats",
+    "TransmitNotAllowed",
+    "open_radio",
+    "RADIO_SPECS",
+    "SoapyRadio",
+    "PlutoRadio",
+    "SigMFRecorder",
+    "ReplayRadio",
+    "RecordingRadio",
+    "SigMFError",
+]
 
 #: the spec strings :func:`open_radio` understands
 RADIO_SPECS = {
