@@ -13,13 +13,35 @@ from .config import OfdmConfig
 from .preamble import Training
 
 
+class Layout:
+    """Index arrays and matrices of one config, computed once (see :func:`layout`)."""
+
+    def __init__(self, cfg: OfdmConfig) -> None:
+        used = cfg.used_subcarriers
+        pos = {int(k): i for i, k in enumerate(used)}
+        self.bins_used = cfg.bins(used)
+        self.bins_p = cfg.bins(cfg.pilot_subcarriers)
+        self.bins_d = cfg.bins(cfg.data_subcarriers)
+        self.ip = np.array([pos[int(k)] for k in cfg.pilot_subcarriers])
+        self.idd = np.array([pos[int(k)] for k in cfg.data_subcarriers])
+        self.kp = cfg.pilot_subcarriers.astype(float)
+        self.kd = cfg.data_subcarriers.astype(float)
+        self.u = used.size
+        # DFT basis of channels with taps in [-cp/4, cp) samples (the CP plus a little
+        # pre-cursor for early timing), on the used subcarriers: [U, L]
+        taps = np.arange(-(cfg.cp_len // 4), cfg.cp_len)
+        self.f = np.exp(-2j * np.pi * np.outer(used.astype(float), taps) / cfg.fft_size)
+        self.fh = np.conj(self.f)
+        # moving average over 9 subcarriers (edges renormalised) for the per-subcarrier noise
+        w = 9
+        idx = np.arange(self.u)
+        m = (np.abs(idx[:, None] - idx[None, :]) <= w // 2).astype(float)
+        self.noise_smoother = m / m.sum(axis=1, keepdims=True)
+
+
 @functools.lru_cache(maxsize=16)
-def _tap_basis(cfg: OfdmConfig) -> np.ndarray:
-    """DFT basis of channels with taps in [-cp/4, cp) samples (the CP plus a little pre-cursor
-    for early timing), evaluated on the used subcarriers; complex [U, L]."""
-    k = cfg.used_subcarriers.astype(float)
-    taps = np.arange(-(cfg.cp_len // 4), cfg.cp_len)
-    return np.exp(-2j * np.pi * np.outer(k, taps) / cfg.fft_size)
+def layout(cfg: OfdmConfig) -> Layout:
+    return Layout(cfg)
 
 
 @dataclasses.dataclass
@@ -29,6 +51,34 @@ class ChannelEstimate:
     noise_mean: float  # mean noise variance
     snr: float  # linear Es/N0 per data RE
     est_err: float  # variance of the channel-estimate error relative to noise (for noise_var)
+    num_taps: int = 0  # taps kept by the smoother
+
+
+def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout) -> tuple[np.ndarray, int]:
+    """Greedy (orthogonal-matching-pursuit-like) denoising of an LS estimate: add the
+    matched-filter taps of the residual that stand out of the noise (|tap|^2 > 4x its variance
+    sigma^2 / (2U)) and within 6 dB of the strongest remaining one, refit all chosen taps by least
+    squares, repeat. In AWGN one or a few taps survive instead of 1.25 cp, so the estimation
+    noise drops several-fold; under multipath the significant paths are kept. einsum/solve on
+    tiny matrices, never threaded BLAS (milliseconds on busy cores)."""
+    u = lay.u
+    limit = 4.0 * 0.5 * noise_mean / u
+    chosen = np.zeros(lay.f.shape[1], bool)
+    resid = h_ls
+    h = np.zeros_like(h_ls)
+    for _ in range(8):
+        mf = np.abs(np.einsum("ul,u->l", lay.fh, resid)) ** 2 / (u * u)
+        mf[chosen] = 0.0
+        top = mf.max()
+        if top <= limit and chosen.any():
+            break
+        chosen |= mf >= max(limit, 0.25 * top)
+        a = lay.f[:, chosen]
+        gram = np.einsum("ul,um->lm", np.conj(a), a)
+        coef = np.linalg.solve(gram, np.einsum("ul,u->l", np.conj(a), h_ls))
+        h = np.einsum("ul,l->u", a, coef)
+        resid = h_ls - h
+    return h, int(chosen.sum())
 
 
 def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train: Training, smooth: bool = True) -> ChannelEstimate:
@@ -36,50 +86,25 @@ def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train:
 
     Args:
         lts1, lts2: complex [N] FFT (``norm="ortho"``) of the two long training symbols.
+        smooth: denoise the LS estimate in the tap domain (:func:`_sparse_taps`).
     """
-    bins = cfg.bins(cfg.used_subcarriers)
-    x = train.lts_freq[bins]
+    lay = layout(cfg)
+    bins = lay.bins_used
     y1, y2 = lts1[bins], lts2[bins]
-    h_ls = 0.5 * (y1 + y2) / x
-    raw_noise = 0.5 * np.abs(y1 - y2) ** 2  # each FFT carries noise variance sigma^2
+    h_ls = 0.5 * (y1 + y2) * train.lts_freq[bins]  # LTS values are +-1: dividing = multiplying
+    d = y1 - y2
+    raw_noise = 0.5 * (d.real * d.real + d.imag * d.imag)  # each FFT carries noise variance sigma^2
     noise_mean = float(max(raw_noise.mean(), 1e-20))
     if smooth:
-        # greedy (orthogonal matching pursuit) search for the taps that stand out of the noise:
-        # add the strongest matched-filter tap of the residual while its power exceeds 4x the
-        # tap noise variance sigma^2 / (2U), refit all chosen taps by least squares. In AWGN
-        # this keeps one or a few taps instead of 1.25 cp, so several-fold less estimation
-        # noise. einsum/solve on tiny matrices, never threaded BLAS (slow on busy cores).
-        f = _tap_basis(cfg)
-        u = cfg.num_used
-        fh = np.conj(f)
-        limit = 4.0 * 0.5 * noise_mean / u
-        chosen: list[int] = []
-        resid = h_ls
-        h = np.zeros_like(h_ls)
-        for _ in range(f.shape[1]):
-            mf = np.abs(np.einsum("ul,u->l", fh, resid) / u) ** 2
-            if chosen:
-                mf[chosen] = 0.0
-            best = int(np.argmax(mf))
-            if chosen and mf[best] <= limit:
-                break
-            chosen.append(best)
-            a = f[:, chosen]
-            gram = np.einsum("ul,um->lm", np.conj(a), a)
-            coef = np.linalg.solve(gram, np.einsum("ul,u->l", np.conj(a), h_ls))
-            h = np.einsum("ul,l->u", a, coef)
-            resid = h_ls - h
-        gain = len(chosen) / u
+        h, ntaps = _sparse_taps(h_ls, noise_mean, lay)
+        gain = ntaps / lay.u
     else:
-        h, gain = h_ls, 1.0
-    width = 9
-    kernel = np.ones(width) / width
-    padded = np.pad(raw_noise, width // 2, mode="reflect")
-    noise = np.maximum(np.convolve(padded, kernel, mode="valid"), 1e-3 * noise_mean)
+        h, gain, ntaps = h_ls, 1.0, lay.u
+    noise = np.maximum(np.einsum("ij,j->i", lay.noise_smoother, raw_noise), 1e-3 * noise_mean)
     # E|h_est|^2 = |h|^2 + gain * sigma^2 / 2: remove that bias from the signal power
-    signal = float(np.mean(np.abs(h) ** 2) - 0.5 * gain * noise_mean)
+    signal = float(np.mean(h.real * h.real + h.imag * h.imag) - 0.5 * gain * noise_mean)
     snr = max(signal, 1e-3 * noise_mean) / noise_mean
-    return ChannelEstimate(h=h, noise=noise, noise_mean=noise_mean, snr=snr, est_err=0.5 * gain)
+    return ChannelEstimate(h=h, noise=noise, noise_mean=noise_mean, snr=snr, est_err=0.5 * gain, num_taps=ntaps)
 
 
 @dataclasses.dataclass
@@ -113,50 +138,42 @@ def equalize(
     Returns:
         :class:`Equalized`.
     """
-    used = cfg.used_subcarriers
-    bins_p = cfg.bins(cfg.pilot_subcarriers)
-    bins_d = cfg.bins(cfg.data_subcarriers)
-    pos = {int(k): i for i, k in enumerate(used)}
-    ip = np.array([pos[int(k)] for k in cfg.pilot_subcarriers])
-    idd = np.array([pos[int(k)] for k in cfg.data_subcarriers])
-    kp = cfg.pilot_subcarriers.astype(float)
-    kd = cfg.data_subcarriers.astype(float)
-    hp = est.h[ip]
-    pil = train.pilot_polarity(sym_index)[:, None] * train.pilot_values[None, :]
-    r = y[:, bins_p] * np.conj(hp[None, :] * pil) / est.noise[ip][None, :]  # MRC-weighted [S, P]
-    # sampling-frequency offset: pilot phase slope across subcarriers grows linearly in time;
-    # fit one drift rate over the whole block (robust at low SNR)
-    cpe = np.angle(r.sum(axis=1))
-    resid = np.angle(r * np.exp(-1j * cpe)[:, None])
-    wk = np.abs(r)
-    num = np.sum(wk * resid * kp[None, :], axis=1)
-    den = np.sum(wk * kp[None, :] ** 2, axis=1) + 1e-30
-    slopes = num / den  # rad per subcarrier, per symbol
-    tt = np.asarray(sym_time, float)
-    drift = float(np.sum(slopes * tt) / (np.sum(tt * tt) + 1e-30))  # rad / subcarrier / sample
-    bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
-    drift = float(np.clip(drift, -bound, bound))
-    # common phase per symbol after removing the slope; smoothed over neighbouring symbols
-    # (3-tap) to trade phase-noise tracking against pilot noise
-    r2 = r * np.exp(-1j * drift * tt[:, None] * kp[None, :])
-    s = r2.sum(axis=1)
-    if s.size >= 3:
-        s = np.convolve(np.pad(s, 1, mode="edge"), np.ones(3), mode="valid")
-    phase = np.angle(s)
-    rot = np.exp(-1j * (phase[:, None] + drift * tt[:, None] * kd[None, :]))
-    hd = est.h[idd]
-    nd = est.noise[idd]
-    h2 = np.abs(hd) ** 2 + 1e-30
-    yd = y[:, bins_d] * rot
-    zf = yd / hd[None, :]
-    # channel-estimate error adds est_err * sigma^2 / |h|^2 (unit-power symbols)
-    nv_zf = np.broadcast_to(nd * (1.0 + est.est_err) / h2, zf.shape)
-    if mode == "zf":
-        out, nv = zf, nv_zf
-    elif mode == "mmse":
-        g = h2 / (h2 + nd * (1.0 + est.est_err))
-        out = zf * g[None, :]
-        nv = np.broadcast_to(g * nd * (1.0 + est.est_err) / h2, zf.shape)
-    else:
+    if mode not in ("zf", "mmse"):
         raise ValueError(f"equalizer must be 'zf' or 'mmse', got {mode!r}")
-    return Equalized(out, zf, np.array(nv), np.array(nv_zf), drift)
+    lay = layout(cfg)
+    kp, kd = lay.kp, lay.kd
+    hp = est.h[lay.ip]
+    pil = train.pilot_polarity(sym_index)[:, None] * train.pilot_values[None, :]
+    # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
+    r = y[:, lay.bins_p] * (np.conj(hp) / est.noise[lay.ip])[None, :] * pil
+    tt = np.asarray(sym_time, float)
+    drift = 0.0
+    if max_sfo_ppm > 0:
+        # sampling-frequency offset: the pilot phase slope across subcarriers grows linearly in
+        # time; one drift rate fitted over the whole block is robust at low SNR
+        cpe = r.sum(axis=1)
+        rr = r * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
+        resid = np.angle(rr)
+        wk = np.abs(rr)
+        slopes = np.sum(wk * resid * kp, axis=1) / (np.sum(wk * kp * kp, axis=1) + 1e-30)
+        drift = float(np.sum(slopes * tt) / (np.sum(tt * tt) + 1e-30))  # rad / subcarrier / sample
+        bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
+        drift = min(max(drift, -bound), bound)
+        r = r * np.exp(-1j * drift * tt[:, None] * kp[None, :])
+    # common phase per symbol, smoothed over neighbouring symbols (3 taps) to trade phase-noise
+    # tracking against pilot noise
+    s = r.sum(axis=1)
+    if s.size >= 3:
+        s = s + np.concatenate([s[:1], s[:-1]]) + np.concatenate([s[1:], s[-1:]])
+    ph = np.conj(s) / (np.abs(s) + 1e-30)
+    rot = ph[:, None] * (np.exp(-1j * drift * tt[:, None] * kd[None, :]) if drift else 1.0)
+    hd = est.h[lay.idd]
+    nd = est.noise[lay.idd] * (1.0 + est.est_err)  # estimate error adds est_err * sigma^2
+    h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
+    zf = y[:, lay.bins_d] * rot * (1.0 / hd)[None, :]
+    nv_zf1 = nd / h2
+    nv_zf = np.broadcast_to(nv_zf1, zf.shape)
+    if mode == "zf":
+        return Equalized(zf, zf, nv_zf, nv_zf, drift)
+    g = h2 / (h2 + nd)
+    return Equalized(zf * g[None, :], zf, np.broadcast_to(g * nv_zf1, zf.shape), nv_zf, drift)

@@ -95,18 +95,30 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
     # einsum, not BLAS: multithreaded BLAS on small matrices is slow on busy cores
     metrics = np.einsum("btk,kp->btp", llr.reshape(batch, nblocks, 2 * r), signs)  # [batch, blocks, 2^(2r)]
     bm = metrics[:, :, pattern]  # [batch, blocks, states, choices]
-    decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
-    if batch == 1:  # the common case (one header or payload): 2-D arrays, fewer index steps
+    shifts = TAIL - r + np.arange(r)
+    if batch == 1:  # the common case (one header or payload): flat arrays, few calls per step
         bm1 = bm[0]
         pm1 = np.full(NUM_STATES, -1e12)
         pm1[0] = 0.0
-        states = np.arange(NUM_STATES)
+        rows = np.arange(NUM_STATES) * (1 << r)
+        decisions1 = np.empty((nblocks, NUM_STATES), dtype=np.int64)
         for t in range(nblocks):
-            cand = pm1[pred] + bm1[t]
+            cand = pm1.take(pred)
+            cand += bm1[t]
             best = cand.argmax(axis=1)
-            decisions[t, 0] = best
-            pm1 = cand[states, best]
+            decisions1[t] = best
+            pm1 = cand.ravel().take(rows + best)
+        # traceback on Python ints: cheaper than numpy calls for one codeword
+        dec = decisions1.tolist()
+        pred_l = pred.tolist()
+        states = [0] * nblocks
+        state = 0
+        for t in range(nblocks - 1, -1, -1):
+            states[t] = state
+            state = pred_l[state][dec[t][state]]
+        out = ((np.array(states)[:, None] >> shifts[None, :]) & 1).astype(np.uint8)[None]
     else:
+        decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
         pm = np.full((batch, NUM_STATES), -1e12)
         pm[:, 0] = 0.0
         for t in range(nblocks):
@@ -116,12 +128,11 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
             pm = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
             if t % 16 == 15:  # keep path metrics small; float64 has ample headroom in between
                 pm -= pm.max(axis=1, keepdims=True)
-    out = np.empty((batch, nblocks, r), dtype=np.uint8)
-    state = np.zeros(batch, dtype=np.int64)
-    rows = np.arange(batch)
-    shifts = TAIL - r + np.arange(r)
-    for t in range(nblocks - 1, -1, -1):
-        out[:, t, :] = (state[:, None] >> shifts[None, :]) & 1
-        state = pred[state, decisions[t, rows, state]]
+        out = np.empty((batch, nblocks, r), dtype=np.uint8)
+        state = np.zeros(batch, dtype=np.int64)
+        rows = np.arange(batch)
+        for t in range(nblocks - 1, -1, -1):
+            out[:, t, :] = (state[:, None] >> shifts[None, :]) & 1
+            state = pred[state, decisions[t, rows, state]]
     bits = out.reshape(batch, nblocks * r)[:, : steps - TAIL]
     return bits[0] if single else bits

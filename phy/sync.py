@@ -93,17 +93,21 @@ def synchronize(
     q = np.abs(np.einsum("hk,k->h", z[idx], np.conj(train.pair_ref))) / (mag[idx].sum(axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
     # alone picks a wrong one about 2 % of the time)
-    ref = np.tile(train.lts_time, 2)
-    offs = np.arange(2 * search + 1)
+    ref = train.lts_pair_time
+    order = np.argsort(q)[::-1]
     best = None
-    for g in hyps[np.argsort(q)[::-1][:2]]:
+    raw = x[lo : lts_nom + 2 * n + search]
+    for rank, g in enumerate(hyps[order[:2]]):
+        if rank == 1 and best[0] > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
+            break  # clear winner: skip the runner-up
         eps_g = eps_c + float(g)
-        seg_g = rotate(x[lo : lts_nom + 2 * n + search].astype(np.complex128), eps_g, lo - d, n)
+        seg_g = rotate(raw, eps_g, lo - d, n)
         # cross-correlate with the LTS pair over the timing lags; normalised peak verifies
-        frames = np.lib.stride_tricks.sliding_window_view(seg_g, 2 * n)[offs]
-        c_g = np.abs(np.einsum("ij,j->i", frames, np.conj(ref))) ** 2  # einsum: no BLAS threads
+        c_g = np.correlate(seg_g, ref, mode="valid")
+        c_g = c_g.real * c_g.real + c_g.imag * c_g.imag
         peak_g = int(np.argmax(c_g))
-        energy = float(np.sum(np.abs(frames[peak_g]) ** 2)) * 2 * n  # ||ref||^2 = 2N
+        w = seg_g[peak_g : peak_g + 2 * n]
+        energy = float(np.vdot(w, w).real) * 2 * n  # ||ref||^2 = 2N
         rho_g = float(c_g[peak_g] / (energy + 1e-30))
         if best is None or rho_g > best[0]:
             best = (rho_g, eps_g, c_g, peak_g)
