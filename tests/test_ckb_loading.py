@@ -178,3 +178,35 @@ def test_pipeline_with_only_fp16_variant_files_loads(models, tmp_path):
     a = generator.generate(["a dog"], steps=1)[0]
     b = reference.generate(["a dog"], steps=1)[0]
     assert np.array_equal(np.asarray(a), np.asarray(b))  # same weights, only the file names differ
+
+
+def test_hub_layout_loads_without_the_excluded_files(models, tmp_path):
+    """The layout that `hf download` with our patterns leaves: SD 1.5's model_index.json lists a
+    safety checker whose folder was not fetched, tokenizers as vocab/merges files, and BLIP's image
+    processor in the older preprocessor_config.json."""
+    import json
+
+    blip = tmp_path / "blip"
+    shutil.copytree(models["blip"], blip)
+    processor = json.loads((blip / "processor_config.json").read_text())
+    (blip / "preprocessor_config.json").write_text(
+        json.dumps({**processor["image_processor"], "processor_class": "BlipProcessor"}))
+    (blip / "processor_config.json").unlink()
+    (blip / "tokenizer.json").unlink()  # leaves vocab.txt + tokenizer_config.json
+    sd = tmp_path / "sd"
+    shutil.copytree(models["sd"], sd)
+    (sd / "tokenizer" / "tokenizer.json").unlink()
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(models["sd"].parent / ".tiny-sd-vocab" / name, sd / "tokenizer" / name)
+    index = json.loads((sd / "model_index.json").read_text())
+    index.update(safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"],
+                 feature_extractor=["transformers", "CLIPImageProcessor"], requires_safety_checker=True)
+    (sd / "model_index.json").write_text(json.dumps(index))
+
+    image = np.zeros((24, 24, 3), np.uint8)
+    assert ckb.Captioner(str(blip), device="cpu").caption([image]) == \
+        ckb.Captioner(str(models["blip"]), device="cpu").caption([image])
+    generator = ckb.ImageGenerator(str(sd), device="cpu")
+    assert generator.pipe.safety_checker is None
+    assert np.array_equal(np.asarray(generator.generate(["a dog"], steps=1)[0]),
+                          np.asarray(ckb.ImageGenerator(str(models["sd"]), device="cpu").generate(["a dog"], steps=1)[0]))
