@@ -5,7 +5,8 @@ estimation accuracy, chunk-boundary robustness. Prints a table, writes JSON with
     .venv/bin/python benchmarks/phy.py --quick    # under a minute (CI)
 
 SNR is Es/N0 per data resource element (design notes). Throughput is measured on one core
-(numpy calls are single-threaded here) and depends on how busy the machine is: best of repeats.
+as CPU time of this process (numpy calls are single-threaded here), best of repeats, so other
+jobs on a shared machine distort it less than wall time would.
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ def _feed(rx: StreamingReceiver, iq: np.ndarray, chunk: int) -> list:
 
 
 def _best_time(fn, repeats: int) -> float:
+    """Best CPU time (this process) of ``repeats`` runs, seconds: one core's worth of work,
+    robust to other jobs sharing the machine (wall time is reported alongside)."""
     best = math.inf
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, time.process_time() - t)
     return best
 
 
