@@ -48,7 +48,7 @@ def test_captions(n: int, seed: int = 0) -> tuple[list[str], str]:
 
 
 def e2e_curve(codec, scorer, system, snrs, frames, captions, channel="tdl", rx_policy="estimate",
-              fixed_db=10.0, seed=1):
+              fixed_db=10.0, seed=1, equalizer=None):
     """{snr: mean BLEU-1} through the full chain (frames the receiver misses score 0)."""
     from vlmcsc.flowgraphs.link import run_loopback_batch
 
@@ -57,6 +57,7 @@ def e2e_curve(codec, scorer, system, snrs, frames, captions, channel="tdl", rx_p
         row = run_loopback_batch(
             codec=codec, scorer=scorer, system=system, channel=channel, snr_db=float(snr), frames=frames,
             seed=seed * 1000 + i, captions=captions, rx_policy=rx_policy, rx_fixed_db=fixed_db,
+            equalizer=equalizer,
         )
         out[float(snr)] = row["bleu1"]
     return out
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sim-channel", default="ofdm", help="model.channels kind of the sim curve")
     parser.add_argument("--fixed-nam-snr", type=float, default=10.0,
                         help="the fixed SNR (dB) NAM gets in the comparison (default 10)")
+    parser.add_argument("--equalizer", choices=("zf", "mmse"), help="analog equaliser (default: the link's)")
+    parser.add_argument("--only-curve", action="store_true", help="just the codec's e2e curve (quick checks)")
     parser.add_argument("--rehearsal-frames", type=int, help="frames of the ZMQ rehearsal (default 200, quick 30)")
     args = parser.parse_args(argv)
 
@@ -143,10 +146,13 @@ def main(argv=None) -> int:
     captions, caption_source = test_captions(max(frames, 64))
 
     t0 = time.perf_counter()
-    codec_curve = e2e_curve(codec, scorer, "semantic", snrs, frames, captions)
+    codec_curve = e2e_curve(codec, scorer, "semantic", snrs, frames, captions, equalizer=args.equalizer)
+    if args.only_curve:
+        print(json.dumps({str(s): round(v, 4) for s, v in codec_curve.items()}))
+        return 0
     digital_curve = e2e_curve(codec, scorer, "digital", snrs, frames, captions)
     fixed_curve = e2e_curve(codec, scorer, "semantic", snrs, frames, captions, rx_policy="fixed",
-                            fixed_db=args.fixed_nam_snr)
+                            fixed_db=args.fixed_nam_snr, equalizer=args.equalizer)
     simulated = sim_curve(codec, scorer, snrs, frames, captions, kind=args.sim_channel)
     fps, _ = frames_per_second(codec, scorer, max(20, frames), captions)
     with tempfile.TemporaryDirectory() as tmp:

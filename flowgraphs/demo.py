@@ -120,11 +120,11 @@ def _image_generator(args):
 def run_demo(args) -> dict:
     import torch
 
-    from vlmcsc.phy import OfdmConfig, StreamingReceiver
+    from vlmcsc.phy import OfdmConfig
 
     from .field import FieldReceiver
     from .jsonlog import JsonLinesWriter
-    from .link import SEQ_MODULO, LinkTransmitter, drain, load_codec
+    from .link import SEQ_MODULO, LinkTransmitter, drain, load_codec, make_receiver
     from .profile import profile_from_args
     from .radios import open_radio
     from .scoring import Scorer
@@ -150,7 +150,7 @@ def run_demo(args) -> dict:
     # the demo sends the texts in order, so frame seq carried texts[seq]
     field = FieldReceiver(codec, lambda seq: texts[seq % len(texts)], scorer, profile.snr.rx_policy,
                           profile.snr.rx_fixed_db)
-    receiver = StreamingReceiver(cfg, sample_rate=profile.radio.sample_rate_hz)
+    receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
     radio = open_radio(profile, for_tx=True, cfg=cfg)
     log = JsonLinesWriter(args.log) if args.log else None
     generator = _image_generator(args)

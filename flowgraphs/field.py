@@ -186,9 +186,9 @@ def _open_recorder(path: str, radio, profile):
 def main_rx(args) -> int:
     import torch
 
-    from vlmcsc.phy import OfdmConfig, StreamingReceiver
+    from vlmcsc.phy import OfdmConfig
 
-    from .link import load_codec
+    from .link import load_codec, make_receiver
     from .radios import open_radio
     from .scoring import Scorer
 
@@ -208,7 +208,7 @@ def main_rx(args) -> int:
         return 2
     scorer = Scorer(similarity=args.similarity)
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
-    receiver = StreamingReceiver(cfg, sample_rate=profile.radio.sample_rate_hz)
+    receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
     log = JsonLinesWriter(args.log or "-")
     expected = profile.test.frames
     counts = {"frame": 0, "missed": 0, "ok": 0}

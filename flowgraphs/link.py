@@ -21,6 +21,18 @@ from .captions import BUILTIN_CAPTIONS, TestSequence
 # the header's sequence field: frames are numbered modulo this (the receiver unwraps)
 SEQ_MODULO = 1 << 16
 
+# how the PHY equalises analog (codec) symbols for the decoder: "zf" delivers unbiased symbols
+# plus noise, as the codec's OFDM training channel does (LS estimate + zero forcing); "mmse"
+# shrinks weak subcarriers towards zero
+EQUALIZER = "mmse"
+
+
+def make_receiver(cfg, sample_rate: float = 1e6, equalizer: str | None = None):
+    """The PHY's streaming receiver as every flowgraph uses it."""
+    from vlmcsc.phy import StreamingReceiver
+
+    return StreamingReceiver(cfg, sample_rate=sample_rate, equalizer=equalizer or EQUALIZER)
+
 
 def load_codec(checkpoint: str | None = None, quiet: bool = False):
     """The shipped codec (``None``/``""``) or a checkpoint folder.
@@ -215,6 +227,7 @@ def run_loopback_batch(
     rx_policy: str = "estimate",
     rx_fixed_db: float | None = None,
     captions: list[str] | None = None,
+    equalizer: str | None = None,
 ) -> dict:
     """Send ``frames`` captions through PHY + loopback radio + channel preset; one sweep row.
 
@@ -222,7 +235,7 @@ def run_loopback_batch(
     NAM the PHY's estimate (``rx_policy="estimate"``) or ``rx_fixed_db`` (``"fixed"``; default the
     channel SNR). Frames the receiver misses count as BLEU 0 (the text never arrived).
     """
-    from vlmcsc.phy import OfdmConfig, StreamingReceiver
+    from vlmcsc.phy import OfdmConfig
 
     from .channels import make_loopback
 
@@ -232,7 +245,7 @@ def run_loopback_batch(
     lrx = LinkReceiver(codec, rx_policy=rx_policy, rx_fixed_db=snr_db if rx_fixed_db is None else rx_fixed_db)
     enc_snr = float(np.clip(snr_db if tx_snr_db is None else tx_snr_db, -10.0, 40.0))
     radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
-    receiver = StreamingReceiver(cfg, sample_rate=1e6)
+    receiver = make_receiver(cfg, 1e6, equalizer)
     bleu, sim, snr_est, cfo, evm = [], [], [], [], []
     ok = 0
     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ def test_two_process_rehearsal_decodes_frames(tmp_path):
     seqs = sorted(r["seq"] for r in frames) + [r["seq"] for r in records if r["type"] == "missed"]
     assert sorted(seqs) == list(range(6))  # every frame accounted for, decoded or missed
     for r in frames:
-        assert 9.0 < r["snr_db"] < 21.0 and abs(r["nam_snr_db"] - r["snr_db"]) < 1e-3
+        assert 5.0 < r["snr_db"] < 25.0 and abs(r["nam_snr_db"] - r["snr_db"]) < 1e-3
         assert r["sent"]  # looked up from the sequence number
     meta = json.loads((tmp_path / "capture.sigmf-meta").read_text())
     assert meta["global"]["core:datatype"] == "cf32_le"
