@@ -31,6 +31,7 @@ import dataclasses
 import errno
 import math
 import re
+import signal
 import sys
 import threading
 import time
@@ -545,6 +546,10 @@ def main(args) -> int:
         return 2
     print(f"emulated PlutoSDR listening; use radio spec 'pluto:{emu.uri}' "
           f"(pyadi-iio: adi.Pluto('{emu.uri}')); Ctrl-C stops", flush=True)
+    def _stop(signum, frame):  # SIGTERM (kill, systemd) ends it like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         emu.server.serve_forever()
     except KeyboardInterrupt:
