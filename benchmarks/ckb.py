@@ -265,8 +265,12 @@ def print_tables(result: dict) -> None:
         print(f"{r['condition']:<14}{_fmt(r['accuracy_original'], '.3f'):>9}{_fmt(r['accuracy_regenerated'], '.3f'):>10}"
               f"{_fmt(r['ssq'], '.3f'):>7}{_fmt(r['clip_image_caption'], '.2f'):>14}"
               f"{_fmt(r['clip_image_regenerated'], '.2f'):>14}{_fmt(r['bleu1_vs_original'], '.3f'):>8}")
+    print("examples (sent caption, then as received after the codec):")
     for ex in quality["examples"]:
         print(f"  {ex['file']}: {ex['caption']!r}")
+        for key, text in ex.items():
+            if key.startswith("codec_"):
+                print(f"    {key}: {text!r}")
 
 
 def _json_safe(obj):

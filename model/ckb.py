@@ -397,6 +397,11 @@ class Captioner:
         self.batch_size = _check_batch_size(batch_size)
         self.model, self.processor = get_cached("blip", model, self.device, self.dtype, local_files_only)
 
+    def __repr__(self) -> str:
+        return (f"Captioner(model={self.model_name!r}, device={str(self.device)!r}, "
+                f"dtype={_dtype_name(self.dtype)!r}, batch_size={self.batch_size}, "
+                f"weights={self.memory_bytes / 2**20:.0f} MB)")
+
     @property
     def memory_bytes(self) -> int:
         """Bytes of parameters and buffers of the loaded model."""
@@ -466,6 +471,11 @@ class ImageGenerator:
         self.pipe = get_cached("sd", model, self.device, self.dtype, local_files_only,
                                attention_slicing=bool(attention_slicing), cpu_offload=bool(cpu_offload))
         self.pipe.set_progress_bar_config(disable=not show_progress)
+
+    def __repr__(self) -> str:
+        return (f"ImageGenerator(model={self.model_name!r}, device={str(self.device)!r}, "
+                f"dtype={_dtype_name(self.dtype)!r}, size={self.default_size}px, "
+                f"batch_size={self.batch_size}, weights={self.memory_bytes / 2**20:.0f} MB)")
 
     @property
     def default_size(self) -> int:

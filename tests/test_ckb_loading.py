@@ -210,3 +210,9 @@ def test_hub_layout_loads_without_the_excluded_files(models, tmp_path):
     assert generator.pipe.safety_checker is None
     assert np.array_equal(np.asarray(generator.generate(["a dog"], steps=1)[0]),
                           np.asarray(ckb.ImageGenerator(str(models["sd"]), device="cpu").generate(["a dog"], steps=1)[0]))
+
+
+def test_repr_shows_the_state(models):
+    text = repr(ckb.Captioner(str(models["blip"]), device="cpu"))
+    assert "device='cpu'" in text and "dtype='float32'" in text and str(models["blip"]) in text
+    assert "size=16px" in repr(ckb.ImageGenerator(str(models["sd"]), device="cpu"))
