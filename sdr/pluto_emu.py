@@ -92,7 +92,11 @@ class EmulatedPluto:
     :param delay: TX->RX delay, samples.
     :param dc_offset: complex DC (full-scale units) added when ``bb_dc_offset_tracking_en`` is 0.
     :param iq_imbalance_db: Q-branch gain error when ``quadrature_tracking_en`` is 0, dB.
-    :param channel: optional callable applied to each TX burst (complex64 [n] -> complex64 [m]).
+    :param channel: optional callable applied to each TX burst (complex64 [n] -> complex64 [m]),
+        or an object with ``.apply`` such as ``vlmcsc.phy.channel.ChannelSimulator``.
+    :param channel_kwargs: instead of ``channel``: keyword arguments of a noiseless
+        ``ChannelSimulator`` (``rms_delay_s``, ``sfo_ppm``, ``phase_noise_hz``, ...), rebuilt at
+        every sample-rate change so that its delays and offsets stay in seconds and Hz.
     :param seed: noise seed.
     """
 
@@ -106,6 +110,7 @@ class EmulatedPluto:
         dc_offset: complex = 0.02 + 0.01j,
         iq_imbalance_db: float = 0.5,
         channel: Callable[[np.ndarray], np.ndarray] | None = None,
+        channel_kwargs: dict | None = None,
         seed: int = 1,
         context_xml: str | Path = CONTEXT_XML,
     ) -> None:
@@ -121,7 +126,11 @@ class EmulatedPluto:
         self.delay = int(delay)
         self.dc_offset = complex(dc_offset)
         self.iq_imbalance_db = float(iq_imbalance_db)
+        if channel is not None and channel_kwargs:
+            raise ValueError("give either channel or channel_kwargs, not both")
         self.channel = channel
+        self._channel_kwargs = dict(channel_kwargs or {})
+        self._seed = int(seed)
         self.stats = EmulatorStats()
         #: fault injection: None, "stall" (RX buffers never fill; clients time out)
         self.fault: str | None = None
@@ -136,6 +145,14 @@ class EmulatedPluto:
         self._last_rssi_db = 100.0
         self._rate = float(self._attrs[(PHY, "input", "voltage0", "sampling_frequency")])
         self._t0 = time.monotonic()
+        self._build_channel()
+
+    def _build_channel(self) -> None:
+        if self._channel_kwargs:
+            from vlmcsc.phy.channel import ChannelSimulator  # noqa: PLC0415 - only when asked
+
+            self.channel = ChannelSimulator(None, sample_rate=self._rate, seed=self._seed,
+                                            **self._channel_kwargs)
 
     # -- clock -------------------------------------------------------------------------------
     def now_tick(self) -> int:
@@ -394,6 +411,7 @@ class EmulatedPluto:
         # a new rate restarts the sample clock; queued samples belonged to the old one
         self._rate = float(rate)
         self._t0 = time.monotonic()
+        self._build_channel()
         self._bursts.clear()
         for c in self._cyclic:
             c[0], c[2] = 0, (None if c[2] is None else 0)
@@ -533,13 +551,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--offset-hz", type=float, default=0.0, help="TX->RX frequency offset, Hz")
     parser.add_argument("--delay", type=int, default=0, help="TX->RX delay, samples")
     parser.add_argument("--seed", type=int, default=1, help="noise seed")
+    parser.add_argument("--rms-delay-s", type=float, default=0.0,
+                        help="multipath: rms delay spread of the channel simulator, s (e.g. 1e-6)")
+    parser.add_argument("--fading", choices=("static", "block"), default="block",
+                        help="multipath: one channel for the run, or a new one per TX buffer")
+    parser.add_argument("--sfo-ppm", type=float, default=0.0, help="sampling-clock offset, ppm")
+    parser.add_argument("--phase-noise-hz", type=float, default=0.0, help="phase-noise linewidth, Hz")
 
 
 def main(args) -> int:
+    channel = {}
+    if args.rms_delay_s:
+        channel.update(rms_delay_s=args.rms_delay_s, fading=args.fading)
+    if args.sfo_ppm:
+        channel["sfo_ppm"] = args.sfo_ppm
+    if args.phase_noise_hz:
+        channel["phase_noise_hz"] = args.phase_noise_hz
     try:
         emu = PlutoEmulator(
             args.host, args.port, path_gain_db=args.path_gain_db, noise_dbfs=args.noise_dbfs,
             offset_hz=args.offset_hz, delay=args.delay, seed=args.seed,
+            channel_kwargs=channel or None,
         )
     except (OSError, ValueError) as exc:
         print(f"vlmcsc pluto-emu: {exc}", file=sys.stderr)

@@ -211,3 +211,12 @@ def test_stalled_pluto_times_out_into_a_clear_error(emu):
 def test_open_radio_pluto_spec(emu):
     with open_radio(f"pluto:{emu.uri}") as r:
         assert isinstance(r, PlutoRadio) and r.uri == emu.uri
+
+
+def test_channel_kwargs_follow_the_sample_rate():
+    with PlutoEmulator(port=0, channel_kwargs={"rms_delay_s": 1e-6, "fading": "block"}) as e:
+        assert e.model.channel.sample_rate == e.model.sample_rate
+        with _pluto(e.uri) as r:
+            assert e.model.channel.sample_rate == 1e6
+            res = frame_link_test(r, 5, seed=6)
+    assert res.frames_ok == 5

@@ -261,3 +261,18 @@ def test_open_radio_spec():
         assert isinstance(r, SoapyRadio) and r.name == "soapy:" + ARGS
     with pytest.raises(RadioError, match="unknown radio spec"):
         open_radio("usrp:foo")
+
+
+def test_recording_stays_valid_when_the_device_disappears(tmp_path):
+    from vlmcsc.sdr.sigmf_io import RecordingRadio, ReplayRadio
+
+    rec = RecordingRadio(_radio("driver=vlmcsc_loopback,unplug_after=30000"), rx_path=tmp_path / "cap")
+    got = []
+    with pytest.raises(RadioError, match="stopped streaming"):
+        with rec:
+            for _ in range(100):
+                got.append(rec.receive(4096, timeout=0.2))
+    replay = ReplayRadio(tmp_path / "cap.sigmf-meta")  # checksum verified
+    assert replay.num_samples == 30000
+    assert np.array_equal(replay.receive(30000, timeout=0), np.concatenate(got))
+    assert replay.global_info["core:hw"].startswith("soapy:driver=vlmcsc_loopback")
