@@ -258,9 +258,11 @@ class ClipScorer:
             raise TypeError("texts must be strings")
         out = []
         tokenizer = self.processor.tokenizer
+        # some tokenizer configs leave model_max_length unset (a huge number): the model's limit rules
+        max_length = min(tokenizer.model_max_length, self.model.config.text_config.max_position_embeddings)
         for start in range(0, len(texts), self.batch_size):
             tokens = tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
-                               max_length=tokenizer.model_max_length, return_tensors="pt").to(self.device)
+                               max_length=max_length, return_tensors="pt").to(self.device)
             out.append(_features(self.model.get_text_features(
                 input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])).float().cpu())
         emb = torch.cat(out) if out else torch.zeros(0, self.model.config.projection_dim)

@@ -149,3 +149,10 @@ def test_shared_imagenette_set():
     # Imagenette's 10 classes, ImageNet-1k indices; 20 evenly spread picks hit each class twice
     assert sorted(set(data.labels.tolist())) == [0, 217, 482, 491, 497, 566, 569, 571, 574, 701]
     assert data.labels[data.class_names.index("tench")] == 0
+
+
+def test_clip_truncates_long_captions(dirs, images):
+    scorer = im.ClipScorer(dirs["clip"], device="cpu")
+    long = "a dog " * 200  # far beyond CLIP's 32-position tiny context (77 for real CLIP)
+    score = scorer.image_text(images[:1], [long])
+    assert score.shape == (1,) and 0 <= score[0] <= 100
