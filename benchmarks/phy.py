@@ -289,8 +289,10 @@ def bench_snr(cfg: OfdmConfig, quick: bool) -> dict:
     for s in snrs:
         e = np.array([r[2] - r[1] for r in rows if r[0] == s])
         by_snr[f"{s:g}"] = {"n": int(e.size), "bias_db": float(e.mean()) if e.size else None, "rmse_db": float(np.sqrt(np.mean(e**2))) if e.size else None}
-    # data-aided bound of the design notes, N = noise samples used (U differences of the LTS pair)
-    bound = {f"{s:g}": 4.34 * math.sqrt((1 + 2 / 10 ** (s / 10)) / cfg.num_used) for s in snrs}
+    # data-aided bound of the design notes, N = noise samples used: U differences of the LTS
+    # pair plus the decoded header's resource elements
+    n_noise = cfg.num_used + cfg.header_symbols * cfg.num_data_subcarriers
+    bound = {f"{s:g}": 4.34 * math.sqrt((1 + 2 / 10 ** (s / 10)) / n_noise) for s in snrs}
     return {
         "snr_est_bias_db": float(err.mean()),
         "snr_est_rmse_db": float(np.sqrt(np.mean(err**2))),

@@ -104,6 +104,32 @@ def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train:
     return ChannelEstimate(h=h, noise=noise, noise_mean=noise_mean, snr=snr, est_err=0.5 * gain, num_taps=ntaps)
 
 
+def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: OfdmConfig) -> None:
+    """Data-aided noise refinement once the header CRC passed: the decoded header's symbols are
+    known, so their ZF residuals add ``S x n_data`` noise samples to the ``U`` of the LTS pair
+    (SNR estimate std ~ 4.34 sqrt((1 + 2/snr) / N) dB shrinks with N). Updates ``est`` in place:
+    ``noise_mean``, ``noise`` (rescaled) and ``snr``.
+
+    Args:
+        zf: complex [S, n_data] unbiased equalised header symbols; known: complex [S, n_data].
+    """
+    lay = layout(cfg)
+    hd = est.h[lay.idd]
+    e = zf - known
+    # residual on the raw scale; the channel-estimate error and the common-phase error (pilots
+    # averaged over ~3 symbols) are part of it: remove their shares
+    raw = (e.real * e.real + e.imag * e.imag) * (hd.real * hd.real + hd.imag * hd.imag)[None, :]
+    m = raw.size
+    hdr_noise = float(raw.mean()) / (1.0 + est.est_err + 1.0 / (3 * cfg.num_pilots))
+    new = (lay.u * est.noise_mean + m * hdr_noise) / (lay.u + m)
+    new = max(new, 1e-20)
+    est.noise = est.noise * (new / est.noise_mean)
+    est.noise_mean = new
+    h = est.h
+    signal = float(np.mean(h.real * h.real + h.imag * h.imag) - est.est_err * new)
+    est.snr = max(signal, 1e-3 * new) / new
+
+
 @dataclasses.dataclass
 class Equalized:
     data: np.ndarray  # complex128 [S, n_data] equalised data REs (per the equaliser)

@@ -22,11 +22,12 @@ import numpy as np
 from . import fec
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, equalize, estimate_channel
+from .estimation import ChannelEstimate, equalize, estimate_channel, refine_noise
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import permutation, training
 from .sync import SyncResult, detection_metric, rotate, synchronize
+from .transmitter import FrameTransmitter
 
 
 class StreamingReceiver:
@@ -90,6 +91,7 @@ class StreamingReceiver:
         self.max_sfo_ppm = float(max_sfo_ppm)
         self.sync_log: list[dict] | None = [] if keep_sync_log else None
         self._train = train
+        self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
         self._period = self.cfg.short_period
         self._window = self.cfg.short_len - self._period
         self.reset()
@@ -235,11 +237,11 @@ class StreamingReceiver:
         y1 = np.fft.fft(lts[:n], norm="ortho")
         y2 = np.fft.fft(lts[n:], norm="ortho")
         est = estimate_channel(y1, y2, cfg, self._train, self.smooth_channel)
+        entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
-            self.sync_log.append(
-                {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
-                 "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality)}
-            )
+            entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
+                     "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
+            self.sync_log.append(entry)
         hs = cfg.header_symbols
         y = self._fft_symbols(sync.lts_start, sync.cfo, 0, hs)
         eq = equalize(y, np.arange(hs), self._sym_time(0, hs), est, cfg, self._train, "zf", max_sfo_ppm=0.0)
@@ -252,6 +254,9 @@ class StreamingReceiver:
         header = Header.parse(bits_to_bytes(bits))
         if header is None:
             return None
+        refine_noise(est, eq.data_unbiased, self._tx.header_grid(header), cfg)
+        if entry is not None:
+            entry.update(snr_db=float(10 * np.log10(est.snr)), header_ok=True)
         if header.kind == "analog":
             nsym = cfg.payload_symbols_analog(header.length)
         else:
