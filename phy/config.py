@@ -30,8 +30,9 @@ class OfdmConfig:
         header_modulation: "bpsk" or "qpsk" for the header symbols.
         tx_scale: time-domain amplitude of a unit-power resource element: the transmitter emits
             ``tx_scale * ifft(X, norm="ortho")``, so the mean sample power is
-            ``tx_scale**2 * num_used / N`` (default 0.3 -> about -11.3 dBFS; peaks are clipped to
-            |x| <= 1). The channel simulator uses the same number as its SNR reference.
+            ``tx_scale**2 * num_used / N`` (default ``0.25 * (64/N)**0.125``: 0.25 -> about
+            -12.9 dBFS at N=64, a little lower for larger FFTs whose peaks are higher; peaks above
+            |x| = 1 are clipped). The channel simulator uses the same number as its SNR reference.
         max_int_cfo: integer CFO search range, +- subcarriers (multiple of the preamble's
             ambiguity of 4 subcarriers is searched). Default 8.
         interleaver_seed: seed of the payload interleaver permutation (TX and RX must agree).
@@ -49,7 +50,7 @@ class OfdmConfig:
     num_pilots: int | None = None
     num_short: int = 2
     header_modulation: str = "bpsk"
-    tx_scale: float = 0.3
+    tx_scale: float | None = None
     max_int_cfo: int = 8
     interleaver_seed: int = 0x5EED
 
@@ -74,8 +75,10 @@ class OfdmConfig:
             raise ValueError(f"num_short must be 1..8 OFDM symbol durations, got {self.num_short!r}")
         if self.header_modulation not in ("bpsk", "qpsk"):
             raise ValueError(f"header_modulation must be 'bpsk' or 'qpsk', got {self.header_modulation!r}")
-        if not (isinstance(self.tx_scale, (int, float)) and math.isfinite(self.tx_scale) and 0 < self.tx_scale <= 1):
+        scale = 0.25 * (64 / n) ** 0.125 if self.tx_scale is None else self.tx_scale
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0 < scale <= 1):
             raise ValueError(f"tx_scale must be in (0, 1], got {self.tx_scale!r}")
+        object.__setattr__(self, "tx_scale", float(scale))
         if not isinstance(self.max_int_cfo, (int, np.integer)) or not 0 <= self.max_int_cfo <= n // 4:
             raise ValueError(f"max_int_cfo must be 0..fft_size/4={n // 4} subcarriers, got {self.max_int_cfo!r}")
         object.__setattr__(self, "cp_len", int(cp))
