@@ -216,3 +216,9 @@ def test_repr_shows_the_state(models):
     text = repr(ckb.Captioner(str(models["blip"]), device="cpu"))
     assert "device='cpu'" in text and "dtype='float32'" in text and str(models["blip"]) in text
     assert "size=16px" in repr(ckb.ImageGenerator(str(models["sd"]), device="cpu"))
+
+
+def test_image_mode_available_needs_both_ends(models):
+    assert ckb.image_mode_available(str(models["blip"]), str(models["sd"]))
+    assert not ckb.image_mode_available(str(models["blip"]), FAKE_ID)
+    assert not ckb.image_mode_available(FAKE_ID, str(models["sd"]))
