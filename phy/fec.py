@@ -68,6 +68,11 @@ def _trellis(radix_bits: int):
 def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
     """Soft-decision maximum-likelihood decoding of :func:`conv_encode` output.
 
+    Long single codewords (over ``_WINDOW_MIN`` trellis steps) are cut into overlapping windows
+    decoded together as a batch (sliding-window Viterbi with 48-step margins, ~7 constraint
+    lengths: indistinguishable from full ML in practice), so the Python loop runs ~72 times
+    instead of once per 4 trellis steps.
+
     Args:
         llr: float [2 * (n + 6)] or [batch, 2 * (n + 6)], ``log P(0)/P(1)`` per coded bit.
         radix_bits: trellis steps merged per iteration (1..6).
@@ -87,17 +92,47 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
     r = radix_bits
     batch, ncoded = llr.shape
     steps = ncoded // 2
+    if single and steps > _WINDOW_MIN:
+        return _windowed(llr[0], steps, _WINDOW_RADIX)
     nblocks = -(-steps // r)
     pad = nblocks * r - steps
     if pad:  # extra zero inputs after the tail keep the state at 0 and send zeros: known bits
         llr = np.concatenate([llr, np.full((batch, 2 * pad), 1e3)], axis=1)
+    bits = _decode(llr.reshape(batch, nblocks, 2 * r), r, free_ends=False)[:, : steps - TAIL]
+    return bits[0] if single else bits
+
+
+_CORE_STEPS, _MARGIN_STEPS = 192, 48  # sliding-window core and margins, trellis steps
+_WINDOW_MIN = 4 * (_CORE_STEPS + 2 * _MARGIN_STEPS)
+_WINDOW_RADIX = 2  # windows are element-bound (batched): radix 4 (2 steps) measured fastest
+
+
+def _windowed(llr: np.ndarray, steps: int, r: int) -> np.ndarray:
+    """Sliding-window decoding of one long codeword as a batch of overlapping windows."""
+    _CORE, _MARGIN = _CORE_STEPS // r, _MARGIN_STEPS // r
+    nblocks = -(-steps // r)
+    nwin = -(-nblocks // _CORE)
+    total = nwin * _CORE + 2 * _MARGIN
+    # known zero inputs in front (the encoder starts in state 0) and after the tail (it ends
+    # there): strong positive LLRs keep the padded trellis consistent
+    blocks = np.full((total, 2 * r), 1e3)
+    blocks.reshape(-1)[2 * r * _MARGIN : 2 * r * _MARGIN + llr.size] = llr
+    idx = np.arange(nwin)[:, None] * _CORE + np.arange(_CORE + 2 * _MARGIN)[None, :]
+    bits = _decode(blocks[idx], r, free_ends=True)  # [nwin, (core + 2 margin) * r]
+    core = bits[:, _MARGIN * r : (_MARGIN + _CORE) * r].reshape(-1)
+    return core[: steps - TAIL]
+
+
+def _decode(blocks: np.ndarray, r: int, free_ends: bool) -> np.ndarray:
+    """Viterbi on LLR blocks [batch, nblocks, 2r]; bits [batch, nblocks * r] (tail included).
+    ``free_ends``: unknown start and end state (windows) instead of state 0 at both ends."""
+    batch, nblocks, _ = blocks.shape
     pred, pattern, signs = _trellis(r)
     # einsum, not BLAS: multithreaded BLAS on small matrices is slow on busy cores
-    metrics = np.einsum("btk,kp->btp", llr.reshape(batch, nblocks, 2 * r), signs)  # [batch, blocks, 2^(2r)]
-    bm = metrics[:, :, pattern]  # [batch, blocks, states, choices]
+    metrics = np.einsum("btk,kp->btp", blocks, signs)  # [batch, blocks, 2^(2r)]
     shifts = TAIL - r + np.arange(r)
-    if batch == 1:  # the common case (one header or payload): flat arrays, few calls per step
-        bm1 = bm[0]
+    if batch == 1 and not free_ends:  # one header or payload: flat arrays, few calls per step
+        bm1 = metrics[0][:, pattern]  # [blocks, states, choices]
         pm1 = np.full(NUM_STATES, -1e12)
         pm1[0] = 0.0
         rows = np.arange(NUM_STATES) * (1 << r)
@@ -116,23 +151,35 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
         for t in range(nblocks - 1, -1, -1):
             states[t] = state
             state = pred_l[state][dec[t][state]]
-        out = ((np.array(states)[:, None] >> shifts[None, :]) & 1).astype(np.uint8)[None]
+        return ((np.array(states)[:, None] >> shifts[None, :]) & 1).astype(np.uint8).reshape(1, -1)
+    # batch: flat gathers per step (no [batch, blocks, 64, 16] branch-metric array in memory)
+    npat = metrics.shape[2]
+    mt_all = np.ascontiguousarray(metrics.transpose(1, 0, 2))  # [blocks, batch, patterns]
+    b_ix = np.arange(batch)[:, None, None]
+    pred_b = (b_ix * NUM_STATES + pred[None]).ravel()
+    pat_b = (b_ix * npat + pattern[None]).ravel()
+    nch = pred.shape[1]
+    base = np.arange(batch * NUM_STATES) * nch
+    decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
+    if free_ends:
+        pm = np.zeros(batch * NUM_STATES)
     else:
-        decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
         pm = np.full((batch, NUM_STATES), -1e12)
         pm[:, 0] = 0.0
-        for t in range(nblocks):
-            cand = pm[:, pred] + bm[:, t]
-            best = cand.argmax(axis=2)
-            decisions[t] = best
-            pm = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0]
-            if t % 16 == 15:  # keep path metrics small; float64 has ample headroom in between
-                pm -= pm.max(axis=1, keepdims=True)
-        out = np.empty((batch, nblocks, r), dtype=np.uint8)
-        state = np.zeros(batch, dtype=np.int64)
-        rows = np.arange(batch)
-        for t in range(nblocks - 1, -1, -1):
-            out[:, t, :] = (state[:, None] >> shifts[None, :]) & 1
-            state = pred[state, decisions[t, rows, state]]
-    bits = out.reshape(batch, nblocks * r)[:, : steps - TAIL]
-    return bits[0] if single else bits
+        pm = pm.ravel()
+    for t in range(nblocks):
+        cand = pm.take(pred_b)
+        cand += mt_all[t].ravel().take(pat_b)
+        best = cand.reshape(-1, nch).argmax(axis=1)
+        decisions[t] = best.reshape(batch, NUM_STATES)
+        pm = cand.take(base + best)
+        if t % 16 == 15:  # keep path metrics small; float64 has ample headroom in between
+            pm = (pm.reshape(batch, -1) - pm.reshape(batch, -1).max(axis=1, keepdims=True)).ravel()
+    pm = pm.reshape(batch, NUM_STATES)
+    out = np.empty((batch, nblocks, r), dtype=np.uint8)
+    state = pm.argmax(axis=1) if free_ends else np.zeros(batch, dtype=np.int64)
+    rows = np.arange(batch)
+    for t in range(nblocks - 1, -1, -1):
+        out[:, t, :] = (state[:, None] >> shifts[None, :]) & 1
+        state = pred[state, decisions[t, rows, state]]
+    return out.reshape(batch, nblocks * r)

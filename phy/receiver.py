@@ -102,6 +102,7 @@ class StreamingReceiver:
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the next detection search starts
         self._pending: dict | None = None
+        self._block = 1024  # detection search block, samples (adaptive)
         self.stats = dict.fromkeys(
             (
                 "samples",
@@ -175,19 +176,29 @@ class StreamingReceiver:
         cfg = self.cfg
         start = self._pos - self._base
         x = self._buf[start:]
-        p2, r2 = detection_metric(x, self._period, self._window)
+        # search a block at a time: small right after a frame (the next preamble is often
+        # right there), growing on empty noise, so back-to-back frames do not rescan the chunk
+        block = self._block
+        span = block + 2 * self._window + self._period
+        p2, r2 = detection_metric(x[:span], self._period, self._window)
         if p2.size == 0:
             return False
-        hits = np.flatnonzero(p2 > self.detection_threshold * r2)
+        valid = min(p2.size, block)
+        hits = np.flatnonzero(p2[:valid] > self.detection_threshold * r2[:valid])
         if hits.size == 0:
-            self._pos += p2.size
-            return False
+            self._pos += valid
+            self._block = min(4 * block, 1 << 16)
+            return x.size > span  # more samples beyond this block: keep searching
+        self._block = 1024
         i = int(hits[0])
         # the peak lies within one window of the first crossing; wait for those samples
         need = i + self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
         if need > x.size:
             self._pos += i
             return False
+        if i + self._window > p2.size:  # the peak may lie past this block: search again from i
+            self._pos += i
+            return True
         seg_p2, seg_r2 = p2[i : i + self._window], r2[i : i + self._window]
         d = i + int(np.argmax(seg_p2 / (seg_r2 + 1e-30)))
         self.stats["detections"] += 1

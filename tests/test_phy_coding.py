@@ -89,3 +89,18 @@ def test_modulation_bad_input():
         modulate(np.zeros(4, np.uint8), "8psk")
     with pytest.raises(ValueError, match="multiple"):
         modulate(np.zeros(3, np.uint8), "16qam")
+
+
+def test_sliding_window_decoding_matches_full_viterbi_on_long_codewords():
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, 3000).astype(np.uint8)
+    coded = fec.conv_encode(bits)
+    sigma = 0.75
+    llr = 2 * ((1 - 2.0 * coded) + sigma * rng.standard_normal(coded.size)) / sigma**2
+    windowed = fec.viterbi_decode(llr)  # long single codeword: windowed batch path
+    steps = coded.size // 2
+    pad = (-steps) % 4
+    full = fec._decode(np.concatenate([llr, np.full(2 * pad, 1e3)]).reshape(1, -1, 8), 4, False)[0, : bits.size]
+    assert windowed.shape == bits.shape
+    assert np.mean(windowed != bits) < 5e-3
+    assert np.sum(windowed != full) <= 3  # same decisions up to rare window-edge differences
