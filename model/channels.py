@@ -91,7 +91,7 @@ def apply_channel(x: torch.Tensor, snr_db: torch.Tensor, kind: str | list[str] =
     if len(kind) != x.shape[0]:
         raise ValueError(f"got {len(kind)} channel kinds for {x.shape[0]} frames")
     out = torch.empty_like(x)
-    for name in set(kind):
+    for name in sorted(set(kind)):
         if name not in _FUNCS:
             raise ValueError(f"unknown channel {name!r}; choose from {CHANNELS}")
         sel = torch.tensor([k == name for k in kind], device=x.device)

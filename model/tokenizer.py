@@ -28,6 +28,11 @@ def train_tokenizer(texts: list[str], vocab_size: int = 4000) -> Tokenizer:
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                         min_frequency=2, show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
+    # the trainer numbers tokens in hash-map order (differs between runs); renumber canonically
+    # (special tokens, then sorted) so the same learned vocabulary always gets the same ids
+    learned = sorted(t for t in tok.get_vocab() if t not in SPECIAL_TOKENS)
+    vocab = {t: i for i, t in enumerate(SPECIAL_TOKENS + learned)}
+    tok.model = models.WordPiece(vocab=vocab, unk_token=UNK, max_input_chars_per_word=50)
     return tok
 
 

@@ -64,9 +64,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tau", type=float, default=10.0)
     p.add_argument("--threshold", type=float, default=0.05)
     p.add_argument("--replay-fraction", type=float, default=0.5)
+    p.add_argument("--memory-prefill", default=None, metavar="CORPUS:N",
+                   help="with --init: fill the memory from N train samples of CORPUS first (the task "
+                        "the initial codec was trained on), as if it had been built during that task")
     p.add_argument("--time-budget-min", type=float, default=0.0,
                    help="stop after this much training time (minutes, 0 = off); the LR schedule then "
                         "follows max(step fraction, time fraction) so a busy CPU still ends annealed")
+    p.add_argument("--stop-at", type=int, default=0,
+                   help="save and stop at this global step (0 = run to the end); --resume continues")
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--save-dtype", choices=["float32", "float16"], default="float32")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
@@ -107,6 +112,15 @@ def to_batch(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, 
     for i, s in enumerate(seqs):
         ids[i, : len(s)] = torch.as_tensor(s)
     return ids.to(device), (ids == pad_id).to(device)
+
+
+def tokenize_corpus(codec: SemanticCodec, texts: list[str]) -> list[list[int]]:
+    """Token ids of every text the codec can carry (empty and over-long ones are skipped)."""
+    out = []
+    for ids in (codec.tokenizer.encode_batch(texts)):
+        if 0 < len(ids.ids) <= codec.max_tokens:
+            out.append(ids.ids)
+    return out
 
 
 def lr_at(step: int, total: int, base: float, warmup: int, time_frac: float = 0.0) -> float:
@@ -232,8 +246,21 @@ def main(args) -> int:
         state = load_checkpoint(ckpt, codec, opt, rng, memory)
         print(f"resumed at step {state['step']} / {total}", file=sys.stderr)
 
-    corpora = {t: codec.tokenize([s for s in load_task(t, "train", args.data)], "replace") for t in tasks}
-    # drop over-long sentences instead of failing the run (tokenize raises on them)
+    if memory is not None and args.memory_prefill and state["step"] == 0:
+        name, _, n = args.memory_prefill.partition(":")
+        prefill = tokenize_corpus(codec, load_task(name, "train", args.data)[: int(n or 5000)])
+        net.eval()
+        with torch.no_grad():
+            for i in range(0, len(prefill), 256):
+                chunk = prefill[i: i + 256]
+                pids, ppad = to_batch(chunk, codec.pad_id, device)
+                psnr = torch.as_tensor(rng.uniform(args.snr_min, args.snr_max, len(chunk)),
+                                       dtype=torch.float32, device=device)
+                keep = (~ppad)[..., None].float()
+                feat = (net.semantic(pids, ppad, psnr) * keep).sum(1) / keep.sum(1)
+                memory.add(chunk, feat.cpu().numpy())
+        print(f"memory prefilled from {name}: LTM {len(memory.ltm)}, STM {len(memory.stm)}", file=sys.stderr)
+    corpora = {t: tokenize_corpus(codec, load_task(t, "train", args.data)) for t in tasks}
     eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
     log = (out / "train_log.jsonl").open("a")
     print(f"codec: {codec.num_parameters():,} parameters, {codec.symbols_per_token} symbols/token; "
@@ -246,11 +273,12 @@ def main(args) -> int:
     net.train()
     running = None
     budget_s = args.time_budget_min * 60.0
+    order: dict[str, np.ndarray] = {}
     while state["step"] < total:
         step = state["step"]
         time_frac = state["elapsed_s"] / budget_s if budget_s > 0 else 0.0
-        if time_frac >= 1.0:
-            print(f"time budget reached at step {step}", file=sys.stderr)
+        if time_frac >= 1.0 or (args.stop_at and step >= args.stop_at):
+            print(f"stopping at step {step} (time budget or --stop-at)", file=sys.stderr)
             break
         task_i = step // args.steps
         seqs = corpora[tasks[task_i]]
@@ -259,7 +287,14 @@ def main(args) -> int:
         if memory is not None and task_i > 0 and len(memory):
             n_new = max(1, int(round(args.batch_size * (1 - args.replay_fraction))))
             replay = memory.sample(args.batch_size - n_new)
-        new = [seqs[i] for i in rng.integers(0, len(seqs), n_new)]
+        if step % 200 == 0 or tasks[task_i] not in order:
+            # length buckets: a window of a (length, random) sort gives batches with little padding;
+            # the tie-break is re-drawn every 200 steps from its own seed so --resume is exact
+            lengths = np.array([len(q) for q in seqs])
+            tie = np.random.default_rng([args.seed, task_i, step // 200]).random(len(seqs))
+            order[tasks[task_i]] = np.lexsort((tie, lengths))
+        j = int(rng.integers(0, max(1, len(seqs) - n_new + 1)))
+        new = [seqs[k] for k in order[tasks[task_i]][j: j + n_new]]
         ids, pad = to_batch(new + replay, codec.pad_id, device)
         b = ids.shape[0]
         if args.fixed_snr is not None:
@@ -287,7 +322,7 @@ def main(args) -> int:
         bar.update(1)
         bar.set_postfix(loss=f"{running:.3f}", task=tasks[task_i])
         last_of_task = state["step"] % args.steps == 0
-        out_of_time = budget_s > 0 and state["elapsed_s"] >= budget_s
+        out_of_time = (budget_s > 0 and state["elapsed_s"] >= budget_s) or state["step"] == args.stop_at
         if state["step"] % args.save_every == 0 or state["step"] == total or last_of_task or out_of_time:
             net.eval()
             rec = {"step": state["step"], "task": tasks[task_i], "loss": round(running, 4),
