@@ -332,6 +332,7 @@ class EmulatedPluto:
                 ahead = start + x.size - now
             self.stats.tx_buffers += 1
             self.stats.tx_samples += x.size
+            self._forget_old_bursts()  # also when nobody receives
         if not handle.cyclic:
             # like the kernel, accept at most `count` buffers ahead of the DAC
             limit = self._kernel_buffers[TXDMA] * max(handle.samples, 1)

@@ -180,16 +180,19 @@ class SigMFRecorder:
                 self._write_meta(final=False)
 
     def annotate_frame(self, frame, *, status: str | None = None, length: int | None = None,
-                       offset: int = 0) -> None:
+                       offset: int = 0, cfg=None) -> None:
         """Annotate a decoded PHY frame (``vlmcsc.phy.Frame``) at its ``start_sample``.
 
         :param status: e.g. "ok", "crc_fail" (default: "ok" when the digital payload passed its
             CRC or the frame is analog, else "crc_fail").
-        :param length: samples the frame spans (default: up to the next frame, or 1).
+        :param length: samples the frame spans (default: from ``cfg``, the receiver's
+            ``OfdmConfig``, and the frame's OFDM symbol count; 1 without ``cfg``).
         :param offset: receiver stream index of this recording's first sample.
         """
         if status is None:
             status = "ok" if (frame.kind == "analog" or frame.payload is not None) else "crc_fail"
+        if length is None and cfg is not None and getattr(frame, "num_ofdm_symbols", 0):
+            length = cfg.preamble_len + int(frame.num_ofdm_symbols) * cfg.symbol_len
         start = int(frame.start_sample) - int(offset)
         self.annotate(
             max(start, 0), int(length or 1), label=f"seq {frame.seq} {status}",

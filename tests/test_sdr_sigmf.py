@@ -56,7 +56,7 @@ def test_record_replay_decode_is_bit_exact(tmp_path):
             rec.write(c)
             for f in rx.process(c):
                 live.append(f)
-                rec.annotate_frame(f)
+                rec.annotate_frame(f, cfg=OfdmConfig())
     assert [f.payload for f in live] == payloads
     # replay with other chunk sizes
     with open_radio(f"replay:{tmp_path / 'cap.sigmf-meta'}") as radio:
@@ -78,6 +78,8 @@ def test_record_replay_decode_is_bit_exact(tmp_path):
     assert all(a["vlmcsc:status"] == "ok" for a in ann)
     assert [a["core:sample_start"] for a in ann] == [f.start_sample for f in live]
     assert ann[0]["vlmcsc:cfo_hz"] == pytest.approx(2000, abs=200)
+    frame_len = FrameTransmitter(OfdmConfig()).frame_len("digital", 40)
+    assert all(a["core:sample_count"] == frame_len for a in ann)
     meta = json.loads((tmp_path / "cap.sigmf-meta").read_text())
     assert meta["global"]["core:sha512"] and meta["global"]["core:hw"] == "test"
     assert meta["captures"][0]["core:frequency"] == 2.45e9

@@ -34,9 +34,11 @@ void LoopbackChannel::addBurst(long long start, const cf32 *samples, size_t n) {
     if (n == 0) return;
     // Continuous streaming arrives as back-to-back writes: extend the last burst instead of
     // growing the queue by one entry per write.
+    // (up to 1 M samples per entry, so an endless stream is still forgotten piece by piece)
     if (!bursts_.empty()) {
         Burst &last = bursts_.back();
-        if (last.start + (long long)last.samples.size() == start) {
+        if (last.start + (long long)last.samples.size() == start &&
+            last.samples.size() + n <= (size_t(1) << 20)) {
             last.samples.insert(last.samples.end(), samples, samples + n);
             return;
         }
