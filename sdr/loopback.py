@@ -27,10 +27,10 @@ class LoopbackRadio(Radio):
         gap_jitter: ...plus a random 0..gap_jitter more (seeded), so frame positions vary.
         seed: seed of the gap jitter.
 
-    ``receive(n, timeout)`` returns queued burst samples at once; with nothing queued it waits up
-    to ``timeout`` seconds for a burst and otherwise returns the noise a real radio would have
-    delivered in that time (``timeout * sample_rate`` samples, at most ``n``), so a receive loop
-    always sees a continuous stream.
+    ``receive(n, timeout)`` returns queued burst samples at once; with nothing queued it paces like
+    a streaming radio: it waits for a burst at most as long as ``n`` samples take at the sample
+    rate (or ``timeout``, if shorter) and then returns the noise received meanwhile
+    (``min(n, timeout * sample_rate)`` samples), so a receive loop always sees a continuous stream.
     """
 
     name = "loopback"
@@ -85,7 +85,10 @@ class LoopbackRadio(Radio):
             raise ValueError(f"num_samples must be a non-negative integer, got {num_samples!r}")
         if num_samples == 0:
             return np.zeros(0, np.complex64)
-        deadline = time.monotonic() + max(0.0, float(timeout))
+        rate = self.sample_rate or self.channel.sample_rate
+        timeout = max(0.0, float(timeout))
+        n_idle = int(min(num_samples, round(timeout * rate)))
+        deadline = time.monotonic() + n_idle / rate
         with self._cond:
             while not self._queue and not self._closed:
                 left = deadline - time.monotonic()
@@ -95,9 +98,9 @@ class LoopbackRadio(Radio):
             if self._closed:
                 raise RadioError("loopback: radio closed while receiving")
             if not self._queue:
-                rate = self.sample_rate or self.channel.sample_rate
-                n = int(min(num_samples, max(1, round(max(0.0, float(timeout)) * rate))))
-                out = self.channel.noise(n)
+                out = self.channel.noise(n_idle)
+                if n_idle == 0:
+                    self.stats.timeouts += 1
             else:
                 out = self._pop(int(num_samples))
             self.stats.samples_rx += out.size

@@ -30,8 +30,11 @@ def test_idle_stream_is_noise_at_the_channel_floor():
     x = radio.receive(5000, timeout=0.005)  # 5 ms at 1 MS/s
     assert x.dtype == np.complex64 and x.size == 5000
     assert np.var(x) == pytest.approx(ch.noise_var, rel=0.1)
-    assert radio.receive(0) .size == 0
+    assert radio.receive(0).size == 0
     assert radio.stats.samples_rx == 5000
+    assert radio.receive(1, timeout=2.0).size == 1  # paced by the sample count, not the timeout
+    assert radio.receive(100, timeout=0).size == 0  # nothing queued, no time: a counted timeout
+    assert radio.stats.timeouts == 1
 
 
 def test_bursts_come_back_through_the_channel_with_gaps():
