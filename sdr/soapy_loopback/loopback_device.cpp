@@ -273,6 +273,7 @@ public:
         for (size_t k = 0; k < numElems; ++k)  // the DAC clips at full scale
             scratch_[k] = amp * cf32(std::max(-1.0f, std::min(1.0f, in[k].real())),
                                      std::max(-1.0f, std::min(1.0f, in[k].imag())));
+        if (!rx_active_) channel_.forgetBefore(now);  // nobody will read what is past
         channel_.addBurst(start, scratch_.data(), numElems);
         tx_next_ = start + (long long)numElems;
         tx_in_burst_ = !(flags & SOAPY_SDR_END_BURST);
