@@ -377,6 +377,11 @@ class SoapyRadio(Radio):
         return self._ring.clear() if self._ring is not None else 0
 
     @property
+    def rx_time_ns(self) -> int | None:
+        """Device time (ns) just after the newest received sample (devices with HAS_TIME)."""
+        return self._last_rx_time_ns
+
+    @property
     def rx_error(self) -> RadioError | None:
         """Why the receive thread stopped, or ``None`` while it runs."""
         return self._rx_error

@@ -49,6 +49,7 @@ def test_frames_decode_through_soapy_module(tx_mode):
     with _radio(tx_mode=tx_mode) as r:
         assert r.has_time
         res = frame_link_test(r, 30, seed=1)
+        assert 0 < r.rx_time_ns <= r.hardware_time_ns()
     assert res.frames_ok == 30, res
     assert res.frames_bad == 0
     assert res.snr_db > 20
