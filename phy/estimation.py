@@ -173,15 +173,25 @@ def equalize(
     drift = 0.0
     if max_sfo_ppm > 0:
         # sampling-frequency offset: the pilot phase slope across subcarriers grows linearly in
-        # time; one drift rate fitted over the whole block is robust at low SNR
-        cpe = r.sum(axis=1)
-        rr = r * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
-        resid = np.angle(rr)
-        wk = np.abs(rr)
-        slopes = np.sum(wk * resid * kp, axis=1) / (np.sum(wk * kp * kp, axis=1) + 1e-30)
-        drift = float(np.sum(slopes * tt) / (np.sum(tt * tt) + 1e-30))  # rad / subcarrier / sample
+        # time; one drift rate fitted over the whole block is robust at low SNR. Long frames at
+        # large SFO would wrap the outer pilots' phase, so the fit grows over the frame: first
+        # 16 symbols, then 4x more on what is left after removing the drift found so far
         bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
-        drift = min(max(drift, -bound), bound)
+        total = len(tt)
+        upto = min(total, 16)
+        while True:
+            rs = r[:upto] * np.exp(-1j * drift * tt[:upto, None] * kp[None, :])
+            cpe = rs.sum(axis=1)
+            rr = rs * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
+            resid = np.angle(rr)
+            wk = np.abs(rr)
+            slopes = np.sum(wk * resid * kp, axis=1) / (np.sum(wk * kp * kp, axis=1) + 1e-30)
+            t_up = tt[:upto]
+            drift += float(np.sum(slopes * t_up) / (np.sum(t_up * t_up) + 1e-30))  # rad/subcarrier/sample
+            drift = min(max(drift, -bound), bound)
+            if upto == total:
+                break
+            upto = min(total, 4 * upto)
         r = r * np.exp(-1j * drift * tt[:, None] * kp[None, :])
     # common phase per symbol, smoothed over neighbouring symbols (3 taps) to trade phase-noise
     # tracking against pilot noise

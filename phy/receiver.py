@@ -229,8 +229,7 @@ class StreamingReceiver:
         cfg = self.cfg
         n, sl = cfg.fft_size, cfg.symbol_len
         a = lts + 2 * n + first * sl - self._base  # CP start of the first symbol, buffer index
-        seg = self._buf[a : a + count * sl].astype(np.complex128)
-        seg = rotate(seg, cfo, a + self._base - lts, n)
+        seg = rotate(self._buf[a : a + count * sl], cfo, a + self._base - lts, n)
         seg = seg.reshape(count, sl)[:, cfg.cp_len :]
         return np.fft.fft(seg, axis=1, norm="ortho")
 
@@ -243,18 +242,19 @@ class StreamingReceiver:
     def _decode_header(self, sync: SyncResult) -> dict | None:
         cfg = self.cfg
         n = cfg.fft_size
+        hs, sl, cp = cfg.header_symbols, cfg.symbol_len, cfg.cp_len
         a = sync.lts_start - self._base
-        lts = rotate(self._buf[a : a + 2 * n].astype(np.complex128), sync.cfo, 0, n)
-        y1 = np.fft.fft(lts[:n], norm="ortho")
-        y2 = np.fft.fft(lts[n:], norm="ortho")
-        est = estimate_channel(y1, y2, cfg, self._train, self.smooth_channel)
+        # LTS pair and header symbols: one rotation, one batched FFT
+        seg = rotate(self._buf[a : a + 2 * n + hs * sl], sync.cfo, 0, n)
+        win = np.concatenate([seg[: 2 * n].reshape(2, n), seg[2 * n :].reshape(hs, sl)[:, cp:]])
+        spec = np.fft.fft(win, axis=1, norm="ortho")
+        est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)
-        hs = cfg.header_symbols
-        y = self._fft_symbols(sync.lts_start, sync.cfo, 0, hs)
+        y = spec[2:]
         eq = equalize(y, np.arange(hs), self._sym_time(0, hs), est, cfg, self._train, "zf", max_sfo_ppm=0.0)
         m = cfg.header_modulation
         llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
@@ -293,7 +293,8 @@ class StreamingReceiver:
         )
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
-        sfo_ppm = float(-eq.sfo_slope * cfg.fft_size / (2 * np.pi) * 1e6)
+        # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
+        sfo_ppm = float(eq.sfo_slope * cfg.fft_size / (2 * np.pi) * 1e6)
         common = dict(
             seq=header.seq,
             kind=header.kind,

@@ -134,6 +134,19 @@ def test_multipath_block_fading_with_impairments(equalizer):
     assert all(abs(f.cfo_hz - 35e3) < 300 for f in frames)
 
 
+@pytest.mark.parametrize("ppm", [-120.0, 60.0])
+def test_sfo_is_tracked_over_long_frames(ppm):
+    cfg = OfdmConfig()
+    s = _symbols(4800, seed=16)
+    s = s / np.sqrt(np.mean(np.abs(s) ** 2))
+    ch = ChannelSimulator(snr_db=25, sfo_ppm=ppm, seed=17)
+    f = _run(StreamingReceiver(cfg, equalizer="zf"), _burst(ch, FrameTransmitter(cfg).analog_frame(s)))[0]
+    assert abs(f.sfo_ppm - ppm) < 10
+    assert np.mean(np.abs(f.symbols - s) ** 2) < 10 ** (-22 / 10)  # ~ the 25 dB noise, no drift loss
+    off = _run(StreamingReceiver(cfg, equalizer="zf", max_sfo_ppm=0), _burst(ChannelSimulator(snr_db=25, sfo_ppm=ppm, seed=17), FrameTransmitter(cfg).analog_frame(s)))[0]
+    assert np.mean(np.abs(off.symbols - s) ** 2) > 10 ** (-15 / 10)  # untracked drift ruins it
+
+
 def test_noise_variance_and_snr_estimates_match_truth():
     cfg = OfdmConfig()
     tx = FrameTransmitter(cfg)
@@ -186,10 +199,14 @@ def test_header_crc_failures_are_counted_and_dropped():
     rng = np.random.default_rng(11)
     bad[h0 : h0 + cfg.header_len] = 0.3 * (rng.standard_normal(cfg.header_len) + 1j * rng.standard_normal(cfg.header_len))
     ch = ChannelSimulator(snr_db=30, seed=12)
-    rx = StreamingReceiver(cfg)
+    rx = StreamingReceiver(cfg, keep_sync_log=True)
     frames = _run(rx, np.concatenate([_burst(ch, bad), _burst(ch, iq)]))
     assert [f.seq for f in frames] == [1]
     assert rx.stats["header_crc_fail"] == 1
+    # the sync log keeps both preambles, with their estimates, decoded or not
+    assert [e["header_ok"] for e in rx.sync_log] == [False, True]
+    assert rx.sync_log[0]["start_sample"] == 300 and rx.sync_log[1]["start_sample"] == frames[0].start_sample
+    assert all(25 < e["snr_db"] < 35 for e in rx.sync_log)
 
 
 def test_digital_payload_crc_failure_gives_none():
