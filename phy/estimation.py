@@ -99,7 +99,7 @@ def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train:
         h, gain, ntaps = h_ls, 1.0, lay.u
     noise = np.maximum(np.einsum("ij,j->i", lay.noise_smoother, raw_noise), 1e-3 * noise_mean)
     # E|h_est|^2 = |h|^2 + gain * sigma^2 / 2: remove that bias from the signal power
-    signal = float(np.mean(h.real * h.real + h.imag * h.imag) - 0.5 * gain * noise_mean)
+    signal = float((h.real * h.real + h.imag * h.imag).sum()) / h.size - 0.5 * gain * noise_mean
     snr = max(signal, 1e-3 * noise_mean) / noise_mean
     return ChannelEstimate(h=h, noise=noise, noise_mean=noise_mean, snr=snr, est_err=0.5 * gain, num_taps=ntaps)
 
@@ -126,7 +126,7 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
     est.noise = est.noise * (new / est.noise_mean)
     est.noise_mean = new
     h = est.h
-    signal = float(np.mean(h.real * h.real + h.imag * h.imag) - est.est_err * new)
+    signal = float((h.real * h.real + h.imag * h.imag).sum()) / h.size - est.est_err * new
     est.snr = max(signal, 1e-3 * new) / new
 
 
@@ -183,11 +183,11 @@ def equalize(
             rs = r[:upto] * np.exp(-1j * drift * tt[:upto, None] * kp[None, :])
             cpe = rs.sum(axis=1)
             rr = rs * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
-            resid = np.angle(rr)
+            resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
-            slopes = np.sum(wk * resid * kp, axis=1) / (np.sum(wk * kp * kp, axis=1) + 1e-30)
+            slopes = (wk * resid * kp).sum(axis=1) / ((wk * kp * kp).sum(axis=1) + 1e-30)
             t_up = tt[:upto]
-            drift += float(np.sum(slopes * t_up) / (np.sum(t_up * t_up) + 1e-30))  # rad/subcarrier/sample
+            drift += float((slopes * t_up).sum() / ((t_up * t_up).sum() + 1e-30))  # rad/subcarrier/sample
             drift = min(max(drift, -bound), bound)
             if upto == total:
                 break
@@ -205,8 +205,11 @@ def equalize(
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
     zf = y[:, lay.bins_d] * rot * (1.0 / hd)[None, :]
     nv_zf1 = nd / h2
-    nv_zf = np.broadcast_to(nv_zf1, zf.shape)
+    nv_zf = np.empty(zf.shape)
+    nv_zf[:] = nv_zf1
     if mode == "zf":
         return Equalized(zf, zf, nv_zf, nv_zf, drift)
     g = h2 / (h2 + nd)
-    return Equalized(zf * g[None, :], zf, np.broadcast_to(g * nv_zf1, zf.shape), nv_zf, drift)
+    nv = np.empty(zf.shape)
+    nv[:] = g * nv_zf1
+    return Equalized(zf * g[None, :], zf, nv, nv_zf, drift)

@@ -55,7 +55,7 @@ def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
     window = cfg.short_len - period
     seg = x[d : d + cfg.short_len].astype(np.complex128)
     p = np.vdot(seg[:window], seg[period : period + window])
-    return float(np.angle(p) * cfg.fft_size / (2 * np.pi * period))
+    return float(np.arctan2(p.imag, p.real) * cfg.fft_size / (2 * np.pi * period))
 
 
 def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
@@ -91,7 +91,7 @@ def synchronize(
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
     y = np.fft.fft(seg[search : search + n] + seg[search + n : search + 2 * n], norm="ortho")
-    z = y * np.conj(np.roll(y, -1))
+    z = y * np.conj(np.concatenate([y[1:], y[:1]]))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     amb = 4
     m_max = -(-cfg.max_int_cfo // amb)
@@ -129,6 +129,7 @@ def synchronize(
     t = lo + first - backoff  # buffer index of LTS1 FFT window
     # fine CFO from the two identical long symbols (lag N): +-0.5 subcarrier around eps
     a = rotate(x[t : t + 2 * n].astype(np.complex128), eps, t - d, n)
-    eps += float(np.angle(np.vdot(a[:n], a[n:])) / (2 * np.pi))
+    v = np.vdot(a[:n], a[n:])
+    eps += float(np.arctan2(v.imag, v.real) / (2 * np.pi))
     start = t + backoff - cfg.long_gi - cfg.short_len
     return SyncResult(lts_start=t, cfo=eps, quality=rho, frame_start=start)
