@@ -61,3 +61,45 @@ def test_radios_command_lists_soapy_devices_and_checks_uris():
     assert ok["ok"] and ok["pluto"] and not bad["ok"] and "ip:127.0.0.1:9" in bad["error"]
     if loopback_module_path().is_file() and report["soapy_note"] is None:
         assert any(d.get("driver") == "vlmcsc_loopback" for d in report["soapy"])
+
+
+_STREAM_SCRIPT = """
+import sys
+from vlmcsc.sdr import open_radio
+radio = open_radio(sys.argv[1])
+try:
+    with radio:
+        radio.configure(sample_rate=1e6, frequency=2.45e9, rx_gain_db=30)
+        radio.receive(1000, timeout=2.0)
+        print("streaming", flush=True)
+        while True:
+            radio.receive(8192, timeout=0.1)
+except KeyboardInterrupt:
+    print("closed" if radio._closed else "NOT closed", flush=True)
+"""
+
+
+@pytest.mark.parametrize("kind", ["soapy", "pluto"])
+def test_ctrl_c_closes_a_streaming_radio(kind):
+    if kind == "soapy":
+        pytest.importorskip("SoapySDR", reason="SoapySDR binding missing")
+        if not loopback_module_path().is_file():
+            pytest.skip("vlmcsc_loopback module not built (.ci/setup.sh)")
+        spec, emu = "soapy:driver=vlmcsc_loopback", None
+    else:
+        pytest.importorskip("adi", reason="pyadi-iio missing")
+        from vlmcsc.sdr.pluto_emu import PlutoEmulator
+
+        emu = PlutoEmulator(port=0).start()
+        spec = f"pluto:{emu.uri}"
+    proc = subprocess.Popen([sys.executable, "-c", _STREAM_SCRIPT, spec], stdout=subprocess.PIPE,
+                            text=True, env=ENV)
+    try:
+        assert proc.stdout.readline().strip() == "streaming"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and out.strip() == "closed"
+    finally:
+        proc.kill()
+        if emu is not None:
+            emu.stop()
