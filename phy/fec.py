@@ -118,9 +118,11 @@ def _windowed(llr: np.ndarray, steps: int, r: int) -> np.ndarray:
     blocks = np.full((total, 2 * r), 1e3)
     blocks.reshape(-1)[2 * r * _MARGIN : 2 * r * _MARGIN + llr.size] = llr
     idx = np.arange(nwin)[:, None] * _CORE + np.arange(_CORE + 2 * _MARGIN)[None, :]
-    bits = _decode(blocks[idx], r, free_ends=True)  # [nwin, (core + 2 margin) * r]
-    core = bits[:, _MARGIN * r : (_MARGIN + _CORE) * r].reshape(-1)
-    return core[: steps - TAIL]
+    out = []
+    for g in range(0, nwin, 128):  # bounded memory for very long codewords
+        bits = _decode(blocks[idx[g : g + 128]], r, free_ends=True)  # [windows, (core + 2 margin) * r]
+        out.append(bits[:, _MARGIN * r : (_MARGIN + _CORE) * r].reshape(-1))
+    return np.concatenate(out)[: steps - TAIL]
 
 
 def _decode(blocks: np.ndarray, r: int, free_ends: bool) -> np.ndarray:
@@ -160,7 +162,7 @@ def _decode(blocks: np.ndarray, r: int, free_ends: bool) -> np.ndarray:
     pat_b = (b_ix * npat + pattern[None]).ravel()
     nch = pred.shape[1]
     base = np.arange(batch * NUM_STATES) * nch
-    decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int64)
+    decisions = np.empty((nblocks, batch, NUM_STATES), dtype=np.int8)
     if free_ends:
         pm = np.zeros(batch * NUM_STATES)
     else:
