@@ -104,3 +104,19 @@ def test_sliding_window_decoding_matches_full_viterbi_on_long_codewords():
     assert windowed.shape == bits.shape
     assert np.mean(windowed != bits) < 5e-3
     assert np.sum(windowed != full) <= 3  # same decisions up to rare window-edge differences
+
+
+def test_hard_decision_shortcut_is_exact_ml_when_it_applies():
+    rng = np.random.default_rng(4)
+    bits = rng.integers(0, 2, 200).astype(np.uint8)
+    coded = fec.conv_encode(bits)
+    # clean hard decisions with random reliabilities: a codeword, so the shortcut answers
+    llr = (1 - 2.0 * coded) * rng.uniform(0.1, 5, coded.size)
+    assert np.array_equal(fec.hard_decision_decode(llr), bits)
+    steps = coded.size // 2
+    full = fec._decode(np.concatenate([llr, np.full(2 * ((-steps) % 4), 1e3)]).reshape(1, -1, 8), 4, False)[0, :200]
+    assert np.array_equal(full, bits)
+    # one flipped hard decision is no codeword: the shortcut declines, Viterbi corrects it
+    llr[17] = -llr[17]
+    assert fec.hard_decision_decode(llr) is None
+    assert np.array_equal(fec.viterbi_decode(llr), bits)
