@@ -74,7 +74,10 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout) -> tuple[np.n
         keep[np.argmax(np.abs(taps))] = True
         k = 1
     idx = np.flatnonzero(keep)
-    coef = np.linalg.solve(lay.gram[np.ix_(idx, idx)], np.einsum("ul,u->l", lay.fh[:, idx], h_ls))
+    rhs = np.einsum("ul,u->l", lay.fh[:, idx], h_ls)
+    if k == 1:  # one path (AWGN-like): the gram matrix is the scalar U
+        return lay.f[:, idx[0]] * (rhs[0] / lay.u), 1
+    coef = np.linalg.solve(lay.gram[idx][:, idx], rhs)
     return np.einsum("ul,l->u", lay.f[:, idx], coef), k
 
 
