@@ -131,6 +131,7 @@ class ChannelSimulator:
         self.ref_power = _finite("ref_power", ref_power, 1e-12)
         self.rng = np.random.default_rng(seed)
         self._pdp = None
+        self._num_taps = num_taps
         if taps is not None:
             t = np.asarray(taps, dtype=np.complex128).ravel()
             if t.size == 0 or not np.all(np.isfinite(t)):
@@ -181,6 +182,17 @@ class ChannelSimulator:
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         return self._receive_side(np.zeros(int(n), complex))
+
+    def set_sample_rate(self, sample_rate: float) -> None:
+        """Change the sample rate (Hz): CFO, phase noise and the delay profile follow (a PDP
+        given as ``rms_delay_s`` is resampled and its taps redrawn)."""
+        rate = _finite("sample_rate", sample_rate, 1e-3)
+        if abs(self.cfo_hz) > rate / 2:
+            raise ValueError(f"cfo_hz={self.cfo_hz} is outside +-sample_rate/2 at {rate} Hz")
+        self.sample_rate = rate
+        if self._pdp is not None:
+            self._pdp = exponential_pdp(self.rms_delay_s, rate, self._num_taps)
+            self.taps = self._draw_taps()
 
     def frequency_response(self, fft_size: int = 64) -> np.ndarray:
         """Current channel's frequency response per FFT bin; complex [fft_size]."""

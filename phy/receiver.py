@@ -6,10 +6,11 @@ as if the stream had arrived in one piece.
 
 Pipeline per frame::
 
-    S&C metric (cumsum) > threshold -> peak -> coarse CFO (+-2 sc) -> integer CFO (differential,
-    verifies the detection) -> fine timing (LTS xcorr, first path) -> fine CFO (LTS lag N) ->
-    LS channel + noise (LTS pair), DFT smoothing -> header: equalise, pilots, BPSK/QPSK LLR,
-    Viterbi, CRC-16 -> payload: equalise (ZF/MMSE), pilot CPE + SFO -> de-interleave ->
+    S&C metric (cumsum) > threshold -> peak -> coarse CFO (+-2 sc) -> integer CFO (differential
+    correlation, 2 best hypotheses) -> LTS cross-correlation: verification + fine timing (first
+    path) -> fine CFO (LTS lag N) -> LS channel + noise (LTS pair), sparse tap smoothing ->
+    header: equalise, pilots, BPSK/QPSK LLR, Viterbi, CRC-16, data-aided noise refinement ->
+    payload: equalise (ZF/MMSE), pilot CPE + SFO -> de-interleave ->
     analog symbols + noise variance | digital: LLR, Viterbi, CRC-32, EVM
 """
 
@@ -44,6 +45,7 @@ class StreamingReceiver:
             (normalised cross-correlation with the known long symbols; sets its threshold). The
             header CRC-16 then rejects all but ~2^-16 of what passes.
         timing_backoff: samples the FFT window is moved into the cyclic prefix.
+        smooth_channel: denoise the LS channel estimate in the tap domain (default on).
         max_sfo_ppm: largest sampling-frequency offset the pilot tracking follows (0 = off).
         keep_sync_log: record every verified preamble (start, SNR and CFO estimates), header
             decoded or not, in ``sync_log`` (a list of dicts; for diagnostics and benchmarks).

@@ -57,8 +57,8 @@ class LoopbackRadio(Radio):
 
     def _apply_settings(self) -> None:
         with self._cond:
-            if self.sample_rate is not None:
-                self.channel.sample_rate = float(self.sample_rate)
+            if self.sample_rate is not None and self.sample_rate != self.channel.sample_rate:
+                self.channel.set_sample_rate(self.sample_rate)
 
     def transmit(self, iq: np.ndarray) -> None:
         """Queue one burst (complex [n], |x| <= 1) behind a noise gap."""

@@ -65,6 +65,15 @@ def test_multipath_pdp_static_and_block_fading():
     assert np.allclose(y, [1, 0, 0.5, 0, 0])
 
 
+def test_sample_rate_change_rescales_the_delay_profile():
+    ch = ChannelSimulator(rms_delay_s=1e-6, sample_rate=1e6, seed=5)
+    assert ch.taps.size == 6
+    ch.set_sample_rate(4e6)
+    assert ch.sample_rate == 4e6 and ch.taps.size == 21  # 5 rms delays at 4 MS/s
+    with pytest.raises(ValueError):
+        ChannelSimulator(cfo_hz=4e5).set_sample_rate(5e5)
+
+
 def test_timing_offset_and_sfo_resample():
     x = _tone(4000, 0.01)
     y = ChannelSimulator(timing_offset=0.5).apply(x)
