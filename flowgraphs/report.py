@@ -296,18 +296,26 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
     bleu = snr_curves([r for r in records if r.get("type") == "sweep"], "bleu1")
     sim = snr_curves([r for r in records if r.get("type") == "sweep"], "similarity")
     if bleu:
+        decoded: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for r in records:
+            if r.get("type") == "sweep" and r.get("frames") and r.get("frames_ok") is not None:
+                key = (str(r.get("system", "semantic")), str(r.get("channel")), float(r["snr_db"]))
+                decoded[key][0] += int(r["frames_ok"])
+                decoded[key][1] += int(r["frames"])
         rows = []
         for key, pts in bleu.items():
             sims = {p["snr_db"]: p for p in sim.get(key, [])}
             for p in pts:
                 s = sims.get(p["snr_db"], {})
+                ok, total = decoded.get((key[0], key[1], p["snr_db"]), (0, 0))
                 rows.append(
                     [key[0], key[1], _fmt(p["snr_db"], 1), str(p["n"]), _fmt(p["mean"]),
-                     _fmt(p["ci"]), _fmt(s.get("mean")), _fmt(s.get("ci"))]
+                     _fmt(p["ci"]), _fmt(s.get("mean")), _fmt(s.get("ci")),
+                     _fmt(ok / total) if total else "-"]
                 )
         tables.append((
             "Sweep: metric vs SNR (95 % CI over frames)",
-            ["system", "channel", "SNR dB", "frames", "BLEU-1", "±CI", "similarity", "±CI"],
+            ["system", "channel", "SNR dB", "frames", "BLEU-1", "±CI", "similarity", "±CI", "decoded"],
             rows,
         ))
     stats = field_stats(records)

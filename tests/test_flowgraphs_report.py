@@ -14,7 +14,7 @@ def synthetic(tmp_path):
     with JsonLinesWriter(sweep) as log:
         for trial, values in enumerate(([0.2, 0.4], [0.6, 0.8])):
             log.write({"type": "sweep", "system": "semantic", "channel": "tdl", "snr_db": 6.0, "trial": trial,
-                       "bleu1": sum(values) / 2, "bleu1_frames": values, "similarity_frames": [0.9, 0.9]})
+                       "frames": 2, "frames_ok": 2 - trial, "bleu1": sum(values) / 2, "bleu1_frames": values, "similarity_frames": [0.9, 0.9]})
         log.write({"type": "sweep", "system": "digital", "channel": "tdl", "snr_db": 6.0, "trial": 0,
                    "bleu1": 0.1, "bleu1_frames": [0.1]})
     rx = tmp_path / "rx.jsonl"
@@ -57,7 +57,7 @@ def test_report_numbers_and_plots(tmp_path):
     assert field["bleu1_mean"] == pytest.approx(7 / 8)
     assert field["cfo_drift_hz_per_min"] == pytest.approx(120.0)  # 2 Hz/s
     text = (out / "summary.md").read_text()
-    assert "| semantic | tdl | 6.0 | 4 | 0.500 |" in text
+    assert "| semantic | tdl | 6.0 | 4 | 0.500 |" in text and "| 0.750 |" in text  # 3 of 4 decoded
     assert "| digital | tdl | 6.0 | 1 | 0.100 |" in text
     assert "| rx.jsonl | 8 | 7 | 1 | 2 | 0.700 | 0.875 |" in text
     assert "120.000" in text and "![frame_loss.png](frame_loss.png)" in text
