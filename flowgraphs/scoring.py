@@ -54,8 +54,11 @@ class Scorer:
             return None
         if self._sim is None:
             try:
+                from transformers.utils import logging as hf_logging
+
                 from vlmcsc.model.metrics import SentenceSimilarity
 
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar between frame lines
                 self._sim = SentenceSimilarity()
             except Exception:  # noqa: BLE001 - model missing: report without similarity
                 self.similarity_enabled = False
