@@ -35,7 +35,8 @@ class OfdmConfig:
             |x| = 1 are clipped). The channel simulator uses the same number as its SNR reference.
         max_int_cfo: integer CFO search range, +- subcarriers (multiple of the preamble's
             ambiguity of 4 subcarriers is searched). Default 8.
-        interleaver_seed: seed of the payload interleaver permutation (TX and RX must agree).
+        interleaver_seed: seed of the pseudo-random bit interleavers of the header and digital
+            payloads (TX and RX must agree; analog payloads use a structured interleaver).
 
     Example::
 

@@ -73,3 +73,24 @@ def permutation(size: int, seed: int) -> np.ndarray:
     perm = np.random.default_rng([seed, size]).permutation(size)
     perm.setflags(write=False)
     return perm
+
+
+@functools.lru_cache(maxsize=64)
+def analog_interleaver(num_symbols: int, num_data: int) -> np.ndarray:
+    """Resource element (``ofdm_symbol * num_data + data_subcarrier``) of each analog payload
+    symbol, in send order; int [num_symbols * num_data], a permutation.
+
+    Structured so that neighbouring codec symbols never share an OFDM symbol or a subcarrier
+    (symbol i goes to OFDM symbol ``i % S`` and subcarrier ``(j q + 5 t) % D`` with ``j = i // S``
+    and ``q`` coprime to ``D`` near 0.38 D), and the symbols on any one (possibly faded)
+    subcarrier lie about S apart: a frequency notch or a burst becomes scattered noise.
+    """
+    s, d = int(num_symbols), int(num_data)
+    q = max(1, round(0.382 * d))
+    while np.gcd(q, d) != 1:
+        q += 1
+    i = np.arange(s * d)
+    t, j = i % s, i // s
+    out = t * d + (j * q + 5 * t) % d
+    out.setflags(write=False)
+    return out

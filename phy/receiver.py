@@ -26,7 +26,7 @@ from .crc import bits_to_bytes
 from .estimation import ChannelEstimate, equalize, estimate_channel, refine_noise
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
-from .preamble import permutation, training
+from .preamble import analog_interleaver, permutation, training
 from .sync import SyncResult, detection_metric, rotate, synchronize
 from .transmitter import FrameTransmitter
 
@@ -311,7 +311,7 @@ class StreamingReceiver:
         )
         if header.kind == "analog":
             slots = nsym * cfg.num_data_subcarriers
-            sel = permutation(slots, cfg.interleaver_seed)[: header.length]
+            sel = analog_interleaver(nsym, cfg.num_data_subcarriers)[: header.length]
             self.stats["frames_ok"] += 1
             return Frame(
                 symbols=eq.data.ravel()[sel].astype(np.complex64),

@@ -13,7 +13,7 @@ from .config import OfdmConfig
 from .crc import append_crc32, bytes_to_bits
 from .frame import MAX_LENGTH, Header
 from .modulation import bits_per_symbol, modulate
-from .preamble import permutation, training
+from .preamble import analog_interleaver, permutation, training
 
 
 class FrameTransmitter:
@@ -54,7 +54,7 @@ class FrameTransmitter:
         cfg = self.cfg
         nsym = cfg.payload_symbols_analog(x.size)
         slots = nsym * cfg.num_data_subcarriers
-        perm = permutation(slots, cfg.interleaver_seed)
+        perm = analog_interleaver(nsym, cfg.num_data_subcarriers)
         data = self._filler_qpsk(slots)
         data[perm[: x.size]] = x
         header = Header("analog", x.size, self._seq(seq))

@@ -296,3 +296,44 @@ def test_transmitter_validates_and_scales():
         tx.digital_frame(b"x", modulation="8psk")
     with pytest.raises(ValueError):
         tx.analog_frame(_symbols(4), seq=70000)
+
+
+def test_qpsk_header_option_and_interleaver_spread():
+    cfg = OfdmConfig(header_modulation="qpsk")
+    assert cfg.header_symbols == 2
+    ch = ChannelSimulator(snr_db=20, config=cfg, seed=18)
+    frames = _run(StreamingReceiver(cfg), _burst(ch, FrameTransmitter(cfg).analog_frame(_symbols(500), seq=77)))
+    assert [f.seq for f in frames] == [77]
+    # the analog interleaver spreads neighbouring symbols over subcarriers and OFDM symbols
+    from vlmcsc.phy.preamble import analog_interleaver
+
+    nd = OfdmConfig().num_data_subcarriers
+    full = analog_interleaver(20, nd)
+    assert np.array_equal(np.sort(full), np.arange(20 * nd))  # a permutation
+    perm = full[:960]
+    sub, sym = perm % nd, perm // nd
+    assert np.all(sub[1:] != sub[:-1]) and np.all(sym[1:] != sym[:-1])
+    # a faded subcarrier hits scattered symbols, not a burst
+    for k in range(nd):
+        assert np.min(np.diff(np.flatnonzero(sub == k))) >= 10
+
+
+def test_false_alarm_knob_and_per_subcarrier_noise():
+    cfg = OfdmConfig()
+    strict = StreamingReceiver(cfg, false_alarm_prob=1e-9)
+    loose = StreamingReceiver(cfg, false_alarm_prob=0.5, detection_threshold=0.02)
+    assert strict.verify_threshold > StreamingReceiver(cfg).verify_threshold > loose.verify_threshold
+    noise = ChannelSimulator(snr_db=0, seed=19).noise(300_000)
+    _run(loose, noise, chunk=65536)
+    _run(strict, noise, chunk=65536)
+    passed = lambda rx: rx.stats["header_ok"] + rx.stats["header_crc_fail"]  # noqa: E731
+    assert passed(loose) > 0 and passed(strict) == 0
+    assert loose.stats["frames_ok"] == 0  # the header CRC still stops them
+    # an interferer on subcarrier +10 shows up in the per-subcarrier noise
+    ch = ChannelSimulator(snr_db=25, seed=20)
+    iq = _burst(ch, FrameTransmitter(cfg).analog_frame(_symbols(480)))
+    tone = 0.02 * np.exp(2j * np.pi * 10.3 / 64 * np.arange(iq.size))
+    f = StreamingReceiver(cfg).process((iq + tone).astype(np.complex64))[0]
+    k = list(cfg.used_subcarriers).index(10)
+    far = list(cfg.used_subcarriers).index(-20)
+    assert f.noise_per_subcarrier[k] > 5 * f.noise_per_subcarrier[far]
