@@ -259,15 +259,24 @@ class StreamingReceiver:
         y = spec[2:]
         eq = equalize(y, np.arange(hs), self._sym_time(0, hs), est, cfg, self._train, "zf", max_sfo_ppm=0.0)
         m = cfg.header_modulation
-        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
-        slots = llr.size
+        llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
         coded_len = 2 * (cfg.header_bits + fec.TAIL)
-        llr = llr[permutation(slots, cfg.interleaver_seed + 1)[:coded_len]]
-        bits = fec.viterbi_decode(llr)
+        perm = permutation(llr_slots.size, cfg.interleaver_seed + 1)[:coded_len]
+        llr = llr_slots[perm]
+        bits = fec.hard_decision_decode(llr)  # error-free hard decisions: no trellis needed
+        exact = bits is not None
+        if not exact:
+            bits = fec.viterbi_decode(llr)
         header = Header.parse(bits_to_bytes(bits))
         if header is None:
             return None
-        refine_noise(est, eq.data_unbiased, self._tx.header_grid(header), cfg)
+        if exact:  # the hard decisions are the transmitted bits (padding slots carry zeros)
+            slot_bits = np.zeros(llr_slots.size, np.uint8)
+            slot_bits[perm] = llr < 0
+            known = modulate(slot_bits, m).reshape(eq.data_unbiased.shape)
+        else:
+            known = self._tx.header_grid(header)
+        refine_noise(est, eq.data_unbiased, known, cfg)
         if entry is not None:
             entry.update(snr_db=float(10 * np.log10(est.snr)), header_ok=True)
         if header.kind == "analog":
