@@ -212,6 +212,7 @@ def main_rx(args) -> int:
     log = JsonLinesWriter(args.log or "-")
     expected = profile.test.frames
     counts = {"frame": 0, "missed": 0, "ok": 0}
+    clipped = 0  # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
     last_data = time.monotonic()
     chunk = 16 * cfg.symbol_len
 
@@ -238,6 +239,11 @@ def main_rx(args) -> int:
                 now = time.monotonic()
                 if x.size:
                     last_data = now
+                    hits = int(np.count_nonzero(np.maximum(np.abs(x.real), np.abs(x.imag)) >= 0.98))
+                    if hits and not clipped:
+                        print("vlmcsc rx: warning: received samples reach full scale (clipping); "
+                              "lower the RX gain (--rx-gain)", file=sys.stderr, flush=True)
+                    clipped += hits
                     if recorder is not None:
                         recorder.write(x)
                     for frame in receiver.process(x):
@@ -262,7 +268,7 @@ def main_rx(args) -> int:
             for record in field.finish(expected):
                 emit(record)
             emit({"type": "end", "role": "rx", "frames": counts["frame"], "frames_ok": counts["ok"],
-                  "missed": counts["missed"], "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
+                  "missed": counts["missed"], "clipped_samples": clipped, "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
                   "radio_stats": radio.stats.as_dict(), "interrupted": interrupted})
         finally:
             if recorder is not None:
