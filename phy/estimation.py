@@ -64,7 +64,7 @@ class ChannelEstimate:
     num_taps: int = 0  # taps kept by the smoother
 
 
-def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout) -> tuple[np.ndarray, int]:
+def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int = 6) -> tuple[np.ndarray, int]:
     """Denoise an LS estimate in the tap domain (orthogonal-matching-pursuit style).
 
     Ridge-regularised taps of the residual (the guard band makes plain LS on 1.25 cp taps
@@ -72,12 +72,13 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout) -> tuple[np.n
     variance), the strongest first (all within 6 dB of the strongest remaining one per pass),
     and all chosen taps are refitted by least squares. In AWGN one tap survives instead of
     1.25 cp, so the estimation noise drops about twentyfold; under multipath the significant
-    paths are kept. Small einsums and solves, never threaded BLAS (slow on busy cores)."""
+    paths are kept. ``passes=1``: every tap above the noise at once (better at low SNR).
+    Small einsums and solves, never threaded BLAS (slow on busy cores)."""
     limit = 4.0 * 0.5 * noise_mean * lay.ridge_noise
     chosen = np.zeros(lay.ridge.shape[0], bool)
     resid = h_ls
     h = np.zeros_like(h_ls)
-    for _ in range(6):
+    for _ in range(passes):
         taps = np.einsum("lu,u->l", lay.ridge, resid)
         power = taps.real * taps.real + taps.imag * taps.imag
         power[chosen] = 0.0
@@ -86,7 +87,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout) -> tuple[np.n
             if chosen.any():
                 break
             over[np.argmax(power)] = True  # nothing above the noise: keep the strongest tap
-        chosen |= over & (power >= 0.25 * power[over].max())
+        chosen |= over & (power >= 0.25 * power[over].max()) if passes > 1 else over
         idx = np.flatnonzero(chosen)
         rhs = np.einsum("ul,u->l", lay.fh[:, idx], h_ls)
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
@@ -121,7 +122,9 @@ def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train:
         delay = -np.arctan2(zs.imag, zs.real) * cfg.fft_size / (2 * np.pi)
         frac = delay - round(delay)
         rough_snr = float((h_ls.real * h_ls.real + h_ls.imag * h_ls.imag).mean()) / noise_mean
-        if abs(frac) >= 0.1 and rough_snr > 4.0:
+        if rough_snr <= 4.0:  # low SNR: one pass, every tap above the noise (measured better)
+            h, ntaps = _sparse_taps(h_ls, noise_mean, lay, passes=1)
+        elif abs(frac) >= 0.1:
             ramp = np.exp(2j * np.pi * frac / cfg.fft_size * lay.k_used)
             h, ntaps = _sparse_taps(h_ls * ramp, noise_mean, lay)
             h = h * np.conj(ramp)
@@ -175,13 +178,17 @@ class Equalized:
 def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
     """De-rotation phasors [S] from the per-symbol MRC pilot sums ``s`` [S].
 
-    Model: a linear phase trend (residual CFO: the mean phase step between symbols, no unwrapping
-    needed) plus a slowly varying rest (phase noise). The rest is averaged over 9 symbols when
-    its spread is within the pilots' own noise (1 / (2 pilot_snr) rad^2), over 3 when real phase
-    noise shows, trading tracking lag against pilot noise.
+    Model: a linear phase trend (residual CFO: the mean phase step between symbols, no
+    unwrapping needed; fitted from 8 symbols on) plus a slowly varying rest (phase noise). The
+    rest is averaged over 9 symbols when its spread is within the pilots' own noise
+    (1 / (2 pilot_snr) rad^2), over 3 when real phase noise shows, trading tracking lag against
+    pilot noise.
     """
+
     n = s.size
-    if n < 3:
+    if n < 8:  # too few symbols for a trend (a header): plain 3-symbol average
+        if n >= 3:
+            s = s + np.concatenate([s[:1], s[:-1]]) + np.concatenate([s[1:], s[-1:]])
         return np.conj(s) / (np.abs(s) + 1e-30)
     step = s[1:] * np.conj(s[:-1])
     w = np.arctan2(step.imag.sum(), step.real.sum())
