@@ -64,7 +64,9 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
     nframes = 30 if quick else 150
     syms = [_qpsk(960, rng)[0] for _ in range(nframes)]
     stream = np.concatenate([tx.analog_frame(s, seq=i) for i, s in enumerate(syms)])
-    ch = ChannelSimulator(snr_db=20, cfo_hz=25e3, sfo_ppm=20, rms_delay_s=0.5e-6, timing_offset=0.3, phase_noise_hz=10, seed=3)
+    ch = ChannelSimulator(
+        snr_db=20, cfo_hz=25e3, sfo_ppm=20, rms_delay_s=0.5e-6, timing_offset=0.3, phase_noise_hz=10, seed=3
+    )
     stream = np.concatenate([ch.noise(500), ch.apply(stream), ch.noise(500)])
     decoded = []
 
@@ -74,7 +76,8 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
 
     t_frames = _best_time(run_frames, 3)
     ndig = 20 if quick else 80
-    dstream = np.concatenate([tx.digital_frame(bytes(rng.integers(0, 256, 200, dtype=np.uint8)), seq=i) for i in range(ndig)])
+    payloads = [bytes(rng.integers(0, 256, 200, dtype=np.uint8)) for _ in range(ndig)]
+    dstream = np.concatenate([tx.digital_frame(p, seq=i) for i, p in enumerate(payloads)])
     dstream = np.concatenate([ch.noise(500), ch.apply(dstream), ch.noise(500)])
     ddec = []
 
@@ -107,12 +110,14 @@ def bench_ber(cfg: OfdmConfig, quick: bool) -> dict:
     rng = np.random.default_rng(4)
     rows, lost = [], 0
     for snr in snrs:
-        ch = ChannelSimulator(snr_db=float(snr), cfo_hz=float(rng.uniform(-30e3, 30e3)), timing_offset=0.37, seed=int(snr * 100))
+        cfo = float(rng.uniform(-30e3, 30e3))
+        ch = ChannelSimulator(snr_db=float(snr), cfo_hz=cfo, timing_offset=0.37, seed=int(snr * 100))
         rx = StreamingReceiver(cfg, equalizer="zf")
         errors = bits = 0
         for i in range(nframes):
             s, b = _qpsk(960, rng)
-            frames = rx.process(np.concatenate([ch.noise(int(rng.integers(100, 400))), ch.apply(tx.analog_frame(s, seq=i)), ch.noise(200)]))
+            lead = ch.noise(int(rng.integers(100, 400)))
+            frames = rx.process(np.concatenate([lead, ch.apply(tx.analog_frame(s, seq=i)), ch.noise(200)]))
             if not frames:  # a lost frame counts as half its bits wrong
                 lost += 1
                 errors += b.size // 2
@@ -233,7 +238,8 @@ def bench_cfo(cfg: OfdmConfig, quick: bool) -> dict:
     errs = []
     for i in range(n):
         eps = float(rng.uniform(-6, 6))
-        ch = ChannelSimulator(snr_db=snr, cfo_hz=eps * 1e6 / cfg.fft_size, timing_offset=float(rng.uniform(0, 1)), seed=100 + i)
+        offset = float(rng.uniform(0, 1))
+        ch = ChannelSimulator(snr_db=snr, cfo_hz=eps * 1e6 / cfg.fft_size, timing_offset=offset, seed=100 + i)
         rx = StreamingReceiver(cfg)
         frames = rx.process(np.concatenate([ch.noise(300), ch.apply(tx.analog_frame(np.ones(96), seq=i)), ch.noise(300)]))
         if frames:
@@ -266,7 +272,10 @@ def bench_snr(cfg: OfdmConfig, quick: bool) -> dict:
     rows = []
     used = cfg.bins(cfg.data_subcarriers)
     for snr in snrs:
-        ch = ChannelSimulator(snr_db=float(snr), rms_delay_s=1e-6, fading="block", cfo_hz=float(rng.uniform(-20e3, 20e3)), seed=int(1000 + snr * 10))
+        cfo = float(rng.uniform(-20e3, 20e3))
+        ch = ChannelSimulator(
+            snr_db=float(snr), rms_delay_s=1e-6, fading="block", cfo_hz=cfo, seed=int(1000 + snr * 10)
+        )
         # low trigger threshold + relaxed verification: at -5 dB the estimate is wanted even
         # when the header cannot be decoded (the sync log has every verified preamble)
         rx = StreamingReceiver(cfg, detection_threshold=0.03, false_alarm_prob=1e-3, keep_sync_log=True)
@@ -288,7 +297,11 @@ def bench_snr(cfg: OfdmConfig, quick: bool) -> dict:
     by_snr = {}
     for s in snrs:
         e = np.array([r[2] - r[1] for r in rows if r[0] == s])
-        by_snr[f"{s:g}"] = {"n": int(e.size), "bias_db": float(e.mean()) if e.size else None, "rmse_db": float(np.sqrt(np.mean(e**2))) if e.size else None}
+        by_snr[f"{s:g}"] = {
+            "n": int(e.size),
+            "bias_db": float(e.mean()) if e.size else None,
+            "rmse_db": float(np.sqrt(np.mean(e**2))) if e.size else None,
+        }
     # data-aided bound of the design notes, N = noise samples used: U differences of the LTS
     # pair plus the decoded header's resource elements
     n_noise = cfg.num_used + cfg.header_symbols * cfg.num_data_subcarriers
@@ -308,7 +321,8 @@ def bench_boundaries(cfg: OfdmConfig, quick: bool) -> dict:
     tx = FrameTransmitter(cfg)
     ch = ChannelSimulator(snr_db=15, cfo_hz=17e3, rms_delay_s=0.5e-6, seed=10)
     nsym = 96 if quick else 480
-    iq = np.concatenate([ch.noise(200), ch.apply(tx.analog_frame(_qpsk(nsym, np.random.default_rng(11))[0], seq=5)), ch.noise(200)])
+    burst = ch.apply(tx.analog_frame(_qpsk(nsym, np.random.default_rng(11))[0], seq=5))
+    iq = np.concatenate([ch.noise(200), burst, ch.noise(200)])
     ref = StreamingReceiver(cfg).process(iq)
     lost, worst = 0, 0.0
     for cut in range(1, iq.size):
@@ -347,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         "snr": bench_snr,
         "boundaries": bench_boundaries,
     }
-    results: dict = {"quick": args.quick, "config": {"fft_size": cfg.fft_size, "cp_len": cfg.cp_len, "num_used": cfg.num_used, "num_pilots": cfg.num_pilots}}
+    numerology = {"fft_size": cfg.fft_size, "cp_len": cfg.cp_len, "num_used": cfg.num_used, "num_pilots": cfg.num_pilots}
+    results: dict = {"quick": args.quick, "config": numerology}
     t0 = time.perf_counter()
     for name, fn in parts.items():
         if args.only and name not in args.only:

@@ -99,7 +99,9 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
     return h, int(chosen.sum())
 
 
-def estimate_channel(lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train: Training, smooth: bool = True) -> ChannelEstimate:
+def estimate_channel(
+    lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train: Training, smooth: bool = True
+) -> ChannelEstimate:
     """LS channel estimate from the FFTs of the two long symbols and noise from their difference.
 
     Args:
@@ -185,7 +187,6 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
     (1 / (2 pilot_snr) rad^2), over 3 when real phase noise shows, trading tracking lag against
     pilot noise.
     """
-
     n = s.size
     if n < 8:  # too few symbols for a trend (a header): plain 3-symbol average
         if n >= 3:

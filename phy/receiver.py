@@ -300,7 +300,8 @@ class StreamingReceiver:
         self._pos = max(self._pos, end - cfg.cp_len)
         y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym)
         eq = equalize(
-            y, np.arange(hs, hs + nsym), self._sym_time(hs, nsym), est, cfg, self._train, self.equalizer, self.max_sfo_ppm
+            y, np.arange(hs, hs + nsym), self._sym_time(hs, nsym), est, cfg, self._train,
+            self.equalizer, self.max_sfo_ppm,
         )
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo

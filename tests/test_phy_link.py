@@ -66,7 +66,10 @@ def test_analog_and_digital_frames_decode(fft_size):
     s = _symbols(333)
     iq = np.concatenate(
         [_burst(ch, tx.analog_frame(s, seq=11))]
-        + [_burst(ch, tx.digital_frame(bytes(range(77)), seq=20 + i, modulation=m)) for i, m in enumerate(["bpsk", "qpsk", "16qam", "64qam"])]
+        + [
+            _burst(ch, tx.digital_frame(bytes(range(77)), seq=20 + i, modulation=m))
+            for i, m in enumerate(["bpsk", "qpsk", "16qam", "64qam"])
+        ]
     )
     frames = _run(rx, iq)
     assert [f.seq for f in frames] == [11, 20, 21, 22, 23]
@@ -143,7 +146,8 @@ def test_sfo_is_tracked_over_long_frames(ppm):
     f = _run(StreamingReceiver(cfg, equalizer="zf"), _burst(ch, FrameTransmitter(cfg).analog_frame(s)))[0]
     assert abs(f.sfo_ppm - ppm) < 10
     assert np.mean(np.abs(f.symbols - s) ** 2) < 10 ** (-22 / 10)  # ~ the 25 dB noise, no drift loss
-    off = _run(StreamingReceiver(cfg, equalizer="zf", max_sfo_ppm=0), _burst(ChannelSimulator(snr_db=25, sfo_ppm=ppm, seed=17), FrameTransmitter(cfg).analog_frame(s)))[0]
+    ch = ChannelSimulator(snr_db=25, sfo_ppm=ppm, seed=17)
+    off = _run(StreamingReceiver(cfg, equalizer="zf", max_sfo_ppm=0), _burst(ch, FrameTransmitter(cfg).analog_frame(s)))[0]
     assert np.mean(np.abs(off.symbols - s) ** 2) > 10 ** (-15 / 10)  # untracked drift ruins it
 
 
