@@ -64,6 +64,15 @@ class ChannelEstimate:
     num_taps: int = 0  # taps kept by the smoother
 
 
+def _solve_small(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``g x = b`` for a small Hermitian positive-definite ``g``; 2x2 in closed form (the
+    common two-path case), larger through LAPACK."""
+    if g.shape[0] == 2:
+        det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
+        return np.array([g[1, 1] * b[0] - g[0, 1] * b[1], g[0, 0] * b[1] - g[1, 0] * b[0]]) / det
+    return np.linalg.solve(g, b)
+
+
 def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int = 6) -> tuple[np.ndarray, int]:
     """Denoise an LS estimate in the tap domain (orthogonal-matching-pursuit style).
 
@@ -94,7 +103,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
             h = lay.f[:, idx[0]] * (rhs[0] / lay.u)
         else:
-            h = np.einsum("ul,l->u", lay.f[:, idx], np.linalg.solve(lay.gram[idx][:, idx], rhs))
+            h = np.einsum("ul,l->u", lay.f[:, idx], _solve_small(lay.gram[idx][:, idx], rhs))
         resid = h_ls - h
     return h, int(chosen.sum())
 
@@ -114,7 +123,7 @@ def estimate_channel(
     h_ls = 0.5 * (y1 + y2) * train.lts_freq[bins]  # LTS values are +-1: dividing = multiplying
     d = y1 - y2
     raw_noise = 0.5 * (d.real * d.real + d.imag * d.imag)  # each FFT carries noise variance sigma^2
-    noise_mean = float(max(raw_noise.mean(), 1e-20))
+    noise_mean = max(float(raw_noise.sum()) / raw_noise.size, 1e-20)
     if smooth:
         # shift the tap grid by the fractional part of the mean delay (phase slope across
         # subcarriers): a fractional-delay path then sits on one tap instead of a sinc of them.
@@ -124,7 +133,7 @@ def estimate_channel(
         zs = z.sum()
         delay = -np.arctan2(zs.imag, zs.real) * cfg.fft_size / (2 * np.pi)
         frac = delay - round(delay)
-        rough_snr = float((h_ls.real * h_ls.real + h_ls.imag * h_ls.imag).mean()) / noise_mean
+        rough_snr = float((h_ls.real * h_ls.real + h_ls.imag * h_ls.imag).sum()) / h_ls.size / noise_mean
         if rough_snr <= 4.0:  # low SNR: one pass, every tap above the noise (measured better)
             h, ntaps = _sparse_taps(h_ls, noise_mean, lay, passes=1)
         elif abs(frac) >= 0.1:
@@ -159,7 +168,7 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
     # averaged over ~3 symbols) are part of it: remove their shares
     raw = (e.real * e.real + e.imag * e.imag) * (hd.real * hd.real + hd.imag * hd.imag)[None, :]
     m = raw.size
-    hdr_noise = float(raw.mean()) / (1.0 + est.est_err + 1.0 / (3 * cfg.num_pilots))
+    hdr_noise = float(raw.sum()) / raw.size / (1.0 + est.est_err + 1.0 / (3 * cfg.num_pilots))
     new = (lay.u * est.noise_mean + m * hdr_noise) / (lay.u + m)
     new = max(new, 1e-20)
     est.noise = est.noise * (new / est.noise_mean)
@@ -262,7 +271,11 @@ def equalize(
             upto = min(total, 4 * upto)
         r = r * np.exp(-1j * drift * tt[:, None] * kp[None, :])
     ph = _common_phase(r.sum(axis=1), float((np.abs(hp) ** 2 / est.noise[lay.ip]).sum()))
-    rot = ph[:, None] * (np.exp(-1j * drift * tt[:, None] * kd[None, :]) if drift else 1.0)
+    # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
+    if abs(drift) * float(np.abs(tt).max()) * float(np.abs(kd).max()) > 1e-3:
+        rot = ph[:, None] * np.exp(-1j * drift * tt[:, None] * kd[None, :])
+    else:
+        rot = ph[:, None]
     hd = est.h[lay.idd]
     nd = est.noise[lay.idd] * (1.0 + est.est_err)  # estimate error adds est_err * sigma^2
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
