@@ -61,6 +61,11 @@ class Training:
         pairs = np.array([k for k in used if (k + 1) in ub])
         self.pair_bins = cfg.bins(pairs)
         self.pair_ref = lts[cfg.bins(pairs)] * np.conj(lts[cfg.bins(pairs + 1)])
+        self.pair_ref_conj = np.conj(self.pair_ref)
+        # integer-CFO hypotheses: multiples of the short preamble's 4-subcarrier ambiguity
+        m_max = -(-cfg.max_int_cfo // 4)
+        self.int_cfo_hyps = np.arange(-m_max, m_max + 1) * 4
+        self.int_cfo_idx = (self.pair_bins[None, :] + self.int_cfo_hyps[:, None]) % n
 
     def pilot_polarity(self, index: np.ndarray | int) -> np.ndarray:
         """+-1 polarity of OFDM symbol(s) ``index`` (0 = first header symbol)."""

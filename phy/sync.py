@@ -87,17 +87,14 @@ def synchronize(
     eps_c = coarse_cfo(x, d, cfg)
     lts_nom = d + cfg.short_len + cfg.long_gi
     lo = lts_nom - search
-    seg = rotate(x[lo : lts_nom + 2 * n + search].astype(np.complex128), eps_c, lo - d, n)
+    seg = rotate(x[lts_nom : lts_nom + 2 * n], eps_c, lts_nom - d, n)
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
-    y = np.fft.fft(seg[search : search + n] + seg[search + n : search + 2 * n], norm="ortho")
+    y = np.fft.fft(seg[:n] + seg[n:], norm="ortho")
     z = y * np.conj(np.concatenate([y[1:], y[:1]]))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
-    amb = 4
-    m_max = -(-cfg.max_int_cfo // amb)
-    hyps = np.arange(-m_max, m_max + 1) * amb
-    idx = (train.pair_bins[None, :] + hyps[:, None]) % n
-    q = np.abs(np.einsum("hk,k->h", z[idx], np.conj(train.pair_ref))) / (mag[idx].sum(axis=1) + 1e-30)
+    hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
+    q = np.abs(np.einsum("hk,k->h", z[idx], train.pair_ref_conj)) / (mag[idx].sum(axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
     # alone picks a wrong one about 2 % of the time)
     ref = train.lts_pair_time
@@ -117,18 +114,21 @@ def synchronize(
         energy = float(np.vdot(w, w).real) * 2 * n  # ||ref||^2 = 2N
         rho_g = float(c_g[peak_g] / (energy + 1e-30))
         if best is None or rho_g > best[0]:
-            best = (rho_g, eps_g, c_g, peak_g)
-    rho, eps, c, peak = best
+            best = (rho_g, eps_g, c_g, peak_g, seg_g)
+    rho, eps, c, peak, seg = best
     if rho < verify_threshold:
         return None
     # fine timing: the first path within 6 dB of the peak
     first = peak
-    for k in range(peak - 1, max(peak - cp // 2, 0) - 1, -1):
-        if c[k] >= 0.25 * c[peak]:
-            first = k
+    k0 = max(peak - cp // 2, 0)
+    window = c[k0:peak].tolist()  # a few values: Python floats beat numpy scalar indexing
+    for k in range(len(window) - 1, -1, -1):
+        if window[k] >= 0.25 * c[peak]:
+            first = k0 + k
     t = lo + first - backoff  # buffer index of LTS1 FFT window
-    # fine CFO from the two identical long symbols (lag N): +-0.5 subcarrier around eps
-    a = rotate(x[t : t + 2 * n].astype(np.complex128), eps, t - d, n)
+    # fine CFO from the two identical long symbols (lag N): +-0.5 subcarrier around eps; the
+    # segment is already rotated by eps (a constant phase offset does not matter)
+    a = seg[first - backoff : first - backoff + 2 * n] if first >= backoff else rotate(x[t : t + 2 * n], eps, t - d, n)
     v = np.vdot(a[:n], a[n:])
     eps += float(np.arctan2(v.imag, v.real) / (2 * np.pi))
     start = t + backoff - cfg.long_gi - cfg.short_len
