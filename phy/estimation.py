@@ -78,7 +78,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
 
     Ridge-regularised taps of the residual (the guard band makes plain LS on 1.25 cp taps
     ill-conditioned) are added while they stand out of the noise (|tap|^2 > 4x their noise
-    variance), the strongest first (all within 10 dB of the strongest remaining one per pass; the
+    variance), the strongest first (all within 13 dB of the strongest remaining one per pass; the
     ridge leaks 17 dB or more below an on-grid tap),
     and all chosen taps are refitted by least squares. In AWGN one tap survives instead of
     1.25 cp, so the estimation noise drops about twentyfold; under multipath the significant
@@ -97,7 +97,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
             if chosen.any():
                 break
             over[np.argmax(power)] = True  # nothing above the noise: keep the strongest tap
-        chosen |= over & (power >= 0.1 * power[over].max()) if passes > 1 else over
+        chosen |= over & (power >= 0.05 * power[over].max()) if passes > 1 else over
         idx = np.flatnonzero(chosen)
         rhs = np.einsum("ul,u->l", lay.fh[:, idx], h_ls)
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
