@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 from scipy.linalg.lapack import zposv
@@ -48,6 +49,14 @@ class Layout:
         idx = np.arange(self.u)
         m = (np.abs(idx[:, None] - idx[None, :]) <= w // 2).astype(float)
         self.noise_smoother = m / m.sum(axis=1, keepdims=True)
+        # tap-domain matching pursuit without going back to subcarriers each pass: the ridge
+        # taps and the matched-filter outputs of the LS estimate in one product, and the ridge
+        # response of every basis tap (taps of a residual = t0 - ridge_f[:, chosen] x)
+        self.ridge_fh = np.ascontiguousarray(np.concatenate([self.ridge, self.fh.T]))  # [2L, U]
+        self.ridge_f = self.ridge @ self.f  # [L, L]
+        self.num_taps = taps.size
+        self.kp2 = self.kp * self.kp
+        self.kd_max = float(np.abs(self.kd).max())
 
 
 @functools.lru_cache(maxsize=16)
@@ -82,29 +91,38 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
     and all chosen taps are refitted by least squares. In AWGN one tap survives instead of
     1.25 cp, so the estimation noise drops about twentyfold; under multipath the significant
     paths are kept. ``passes=1``: every tap above the noise at once (better at low SNR).
-    Small einsums and solves, never threaded BLAS (slow on busy cores)."""
+    Works on tap vectors only (the residual's ridge taps are ``t0 - ridge_f[:, chosen] x``);
+    small einsums and solves, never threaded BLAS (slow on busy cores)."""
     limit = 4.0 * 0.5 * noise_mean * lay.ridge_noise
-    chosen = np.zeros(lay.ridge.shape[0], bool)
-    resid = h_ls
-    h = np.zeros_like(h_ls)
-    for _ in range(passes):
-        taps = np.einsum("lu,u->l", lay.ridge, resid)
+    nt = lay.num_taps
+    tb = np.einsum("lu,u->l", lay.ridge_fh, h_ls)
+    t0, b = tb[:nt], tb[nt:]  # ridge taps of h_ls; matched filter F^H h_ls (the LS right side)
+    chosen = np.zeros(nt, bool)
+    any_chosen = False
+    taps = t0
+    idx = x = None
+    for p in range(passes):
         power = taps.real * taps.real + taps.imag * taps.imag
-        power[chosen] = 0.0
+        if any_chosen:
+            power[chosen] = 0.0
         over = power > limit
         if not over.any():
-            if chosen.any():
+            if any_chosen:
                 break
             over[np.argmax(power)] = True  # nothing above the noise: keep the strongest tap
         chosen |= over & (power >= 0.05 * power[over].max()) if passes > 1 else over
+        any_chosen = True
         idx = np.flatnonzero(chosen)
-        rhs = np.einsum("ul,u->l", lay.fh[:, idx], h_ls)
+        rhs = b[idx]
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
-            h = lay.f[:, idx[0]] * (rhs[0] / lay.u)
+            x = rhs / lay.u
         else:
-            h = np.einsum("ul,l->u", lay.f[:, idx], _solve_small(lay.gram[idx][:, idx], rhs))
-        resid = h_ls - h
-    return h, int(chosen.sum())
+            x = _solve_small(lay.gram[idx][:, idx], rhs)
+        if p + 1 < passes:
+            taps = t0 - np.einsum("lk,k->l", lay.ridge_f[:, idx], x)
+    if idx.size == 1:
+        return lay.f[:, idx[0]] * x[0], 1
+    return np.einsum("ul,l->u", lay.f[:, idx], x), int(idx.size)
 
 
 def estimate_channel(
@@ -196,21 +214,29 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
     pilot noise.
     """
     n = s.size
-    if n < 8:  # too few symbols for a trend (a header): plain 3-symbol average
+    if n < 8:  # too few symbols for a trend (a header): plain 3-symbol average, Python scalars
+        v = s.tolist()
         if n >= 3:
-            s = s + np.concatenate([s[:1], s[:-1]]) + np.concatenate([s[1:], s[-1:]])
-        return np.conj(s) / (np.abs(s) + 1e-30)
-    step = s[1:] * np.conj(s[:-1])
-    w = np.arctan2(step.imag.sum(), step.real.sum())
-    trend = np.exp(1j * w * np.arange(n))
+            v = [(v[i] + v[max(i - 1, 0)]) + v[min(i + 1, n - 1)] for i in range(n)]
+        out = []
+        for c in v:
+            m = abs(c) + 1e-30
+            out.append(complex(c.real / m, -c.imag / m))
+        return np.array(out)
+    step = (s[1:] * np.conj(s[:-1])).sum()
+    w = math.atan2(step.imag, step.real)
+    trend = np.exp((1j * w) * np.arange(n))
     rest = s * np.conj(trend)
-    rest0 = rest.sum()
-    dev = rest * (np.conj(rest0) / (abs(rest0) + 1e-30))
-    spread = float(np.mean(np.arctan2(dev.imag, dev.real) ** 2))
+    rest0 = complex(rest.sum())
+    m0 = abs(rest0) + 1e-30
+    dev = rest * complex(rest0.real / m0, -rest0.imag / m0)
+    a = np.arctan2(dev.imag, dev.real)
+    spread = float(np.dot(a, a)) / n
     width = 9 if spread < 2.0 / (2.0 * pilot_snr + 1e-30) else 3
     half = min(width // 2, n - 1)
-    padded = np.concatenate([np.repeat(rest[:1], half), rest, np.repeat(rest[-1:], half)])
-    c = np.concatenate([[0], np.cumsum(padded)])
+    c = np.empty(n + 2 * half + 1, complex)
+    c[0] = 0
+    np.cumsum(np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half), out=c[1:])
     smooth = (c[2 * half + 1 :] - c[: -(2 * half + 1)]) * trend
     return np.conj(smooth) / (np.abs(smooth) + 1e-30)
 
@@ -240,11 +266,12 @@ def equalize(
     if mode not in ("zf", "mmse"):
         raise ValueError(f"equalizer must be 'zf' or 'mmse', got {mode!r}")
     lay = layout(cfg)
-    kp, kd = lay.kp, lay.kd
+    kp = lay.kp
     hp = est.h[lay.ip]
-    pil = train.pilot_polarity(sym_index)[:, None] * train.pilot_values[None, :]
+    wp = np.conj(hp) / est.noise[lay.ip]  # MRC weights of the pilots: |h|^2 / noise after de-rotation
+    pil = train.pilot_table[np.asarray(sym_index) % train.pilot_table.shape[0]]  # [S, P] +-1
     # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
-    r = y[:, lay.bins_p] * (np.conj(hp) / est.noise[lay.ip])[None, :] * pil
+    r = y[:, lay.bins_p] * (pil * wp)
     tt = np.asarray(sym_time, float)
     drift = 0.0
     if max_sfo_ppm > 0:
@@ -253,32 +280,34 @@ def equalize(
         # large SFO would wrap the outer pilots' phase, so the fit grows over the frame: first
         # 16 symbols, then 4x more on what is left after removing the drift found so far
         bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
+        tk = tt[:, None] * kp  # [S, P]
         total = len(tt)
         upto = min(total, 16)
         while True:
-            rs = r[:upto] * np.exp(-1j * drift * tt[:upto, None] * kp[None, :])
+            rs = r[:upto] if drift == 0.0 else r[:upto] * np.exp(tk[:upto] * (-1j * drift))
             cpe = rs.sum(axis=1)
             rr = rs * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
-            slopes = (wk * resid * kp).sum(axis=1) / ((wk * kp * kp).sum(axis=1) + 1e-30)
+            slopes = np.dot(wk * resid, kp) / (np.dot(wk, lay.kp2) + 1e-30)
             t_up = tt[:upto]
-            drift += float((slopes * t_up).sum() / ((t_up * t_up).sum() + 1e-30))  # rad/subcarrier/sample
+            drift += float(np.dot(slopes, t_up) / (np.dot(t_up, t_up) + 1e-30))  # rad/subcarrier/sample
             drift = min(max(drift, -bound), bound)
             if upto == total:
                 break
             upto = min(total, 4 * upto)
-        r = r * np.exp(-1j * drift * tt[:, None] * kp[None, :])
-    ph = _common_phase(r.sum(axis=1), float((np.abs(hp) ** 2 / est.noise[lay.ip]).sum()))
+        if drift != 0.0:
+            r = r * np.exp(tk * (-1j * drift))
+    ph = _common_phase(r.sum(axis=1), float((wp * hp).real.sum()))
     # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
-    if abs(drift) * float(np.abs(tt).max()) * float(np.abs(kd).max()) > 1e-3:
-        rot = ph[:, None] * np.exp(-1j * drift * tt[:, None] * kd[None, :])
+    if drift != 0.0 and abs(drift) * float(np.abs(tt).max()) * lay.kd_max > 1e-3:
+        rot = ph[:, None] * np.exp((tt * (-drift))[:, None] * (1j * lay.kd))
     else:
         rot = ph[:, None]
     hd = est.h[lay.idd]
     nd = est.noise[lay.idd] * (1.0 + est.est_err)  # estimate error adds est_err * sigma^2
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
-    zf = y[:, lay.bins_d] * rot * (1.0 / hd)[None, :]
+    zf = y[:, lay.bins_d] * rot * (1.0 / hd)
     nv_zf1 = nd / h2
     nv_zf = np.empty(zf.shape)
     nv_zf[:] = nv_zf1
@@ -287,4 +316,4 @@ def equalize(
     g = h2 / (h2 + nd)
     nv = np.empty(zf.shape)
     nv[:] = g * nv_zf1
-    return Equalized(zf * g[None, :], zf, nv, nv_zf, drift)
+    return Equalized(zf * g, zf, nv, nv_zf, drift)

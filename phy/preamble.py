@@ -56,6 +56,9 @@ class Training:
         self.preamble_time = np.concatenate([self.short_time, gi, self.lts_time, self.lts_time])
         self.pilot_values = 1.0 - 2.0 * _pn_bits(cfg.num_pilots, 0x9A)
         self._polarity = 1.0 - 2.0 * _pn_bits(127, 0x7F)
+        # pilot values of every polarity period: row i = pilot_polarity(i) * pilot_values
+        self.pilot_table = self._polarity[:, None] * self.pilot_values[None, :]
+        self.lts_used = lts[cfg.bins(used)]
         # adjacent used-subcarrier pairs (k, k+1), both used, for the differential integer-CFO search
         ub = set(int(k) for k in used)
         pairs = np.array([k for k in used if (k + 1) in ub])
