@@ -18,13 +18,14 @@ def _crc16_table() -> np.ndarray:
 
 
 _CRC16 = _crc16_table()
+_CRC16_LIST = _CRC16.tolist()  # Python ints: scalar indexing of a numpy table is slow
 
 
 def crc16(data: bytes) -> int:
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of ``data``; int 0..65535."""
     crc = 0xFFFF
     for byte in bytes(data):
-        crc = ((crc << 8) & 0xFFFF) ^ int(_CRC16[((crc >> 8) ^ byte) & 0xFF])
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC16_LIST[((crc >> 8) ^ byte) & 0xFF]
     return crc
 
 

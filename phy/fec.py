@@ -111,22 +111,60 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
 _INV = (np.array([0, 0, 1, 0, 1], np.uint8), np.array([1, 1, 1, 1, 1], np.uint8))
 
 
+def _delays(poly: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero(poly))
+
+
+_INV_DELAYS = (_delays(_INV[0]), _delays(_INV[1]))
+_ENC_DELAYS = (_delays(_TAPS[0]), _delays(_TAPS[1]))
+
+
+def hard_decision_int(llr: np.ndarray) -> tuple[int, int] | None:
+    """:func:`hard_decision_decode` on Python integers: ``(u, n)`` with the ``n`` information
+    bits in ``u`` (first bit most significant), or ``None`` when the hard decisions of ``llr``
+    [2 * (n + 6)] are no terminated codeword.
+
+    Each coded stream is one integer (time 0 the most significant bit), so a delay is a right
+    shift and GF(2) convolutions are a few shifts and XORs: microseconds for a header.
+    """
+    hard = np.asarray(llr) < 0
+    if hard.ndim != 1 or hard.size % 2 or hard.size < 2 * TAIL:
+        return None
+    steps = hard.size // 2
+    pad = (-steps) % 8
+    c0 = int.from_bytes(np.packbits(hard[0::2]).tobytes(), "big") >> pad
+    c1 = int.from_bytes(np.packbits(hard[1::2]).tobytes(), "big") >> pad
+    u = 0
+    for d in _INV_DELAYS[0]:
+        u ^= c0 >> d
+    for d in _INV_DELAYS[1]:
+        u ^= c1 >> d
+    if u & ((1 << TAIL) - 1):  # the tail must be zeros
+        return None
+    for c, delays in zip((c0, c1), _ENC_DELAYS):  # re-encode: must give the hard decisions
+        e = 0
+        for d in delays:
+            e ^= u >> d
+        if e != c:
+            return None
+    return u >> TAIL, steps - TAIL
+
+
 def hard_decision_decode(llr: np.ndarray) -> np.ndarray | None:
     """The information bits if the hard decisions of ``llr`` [2 * (n + 6)] already form a
     terminated codeword, else ``None``.
 
     Then they are also the soft ML decision (every bit agrees with its own LLR, so no other
     codeword correlates better), and Viterbi is skipped: the common case above ~8 dB costs a few
-    convolutions instead of a trellis pass.
+    integer shifts instead of a trellis pass.
     """
-    hard = (llr < 0).astype(np.uint8)
-    c0, c1 = hard[0::2], hard[1::2]
-    n = c0.size
-    u = (np.convolve(c0, _INV[0])[:n] + np.convolve(c1, _INV[1])[:n]) & 1
-    if u[n - TAIL :].any():
+    res = hard_decision_int(llr)
+    if res is None:
         return None
-    u = u[: n - TAIL].astype(np.uint8)
-    return u if np.array_equal(conv_encode(u), hard) else None
+    u, n = res
+    nbytes = -(-n // 8)
+    packed = (u << (8 * nbytes - n)).to_bytes(nbytes, "big")
+    return np.unpackbits(np.frombuffer(packed, np.uint8))[:n]
 
 
 _CORE_STEPS, _MARGIN_STEPS = 192, 48  # sliding-window core and margins, trellis steps

@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.fft
 
 from . import fec
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, equalize, estimate_channel, refine_noise
+from .estimation import ChannelEstimate, equalize, estimate_channel, layout, refine_noise
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
@@ -96,6 +97,17 @@ class StreamingReceiver:
         self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
         self._period = self.cfg.short_period
         self._window = self.cfg.short_len - self._period
+        # everything of the per-frame path that only depends on the config, computed once
+        cfg = self.cfg
+        hs = cfg.header_symbols
+        self._hdr_index = np.arange(hs)
+        self._hdr_time = self._sym_time(0, hs)
+        slots = hs * cfg.num_data_subcarriers * bits_per_symbol(cfg.header_modulation)
+        self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: 2 * (cfg.header_bits + fec.TAIL)]
+        self._hdr_mask = np.zeros(slots, bool)  # slots carrying coded header bits (others: zeros)
+        self._hdr_mask[self._hdr_perm] = True
+        self._sym_starts = np.zeros(0)  # CP-free window start of payload symbol i (grown on demand)
+        self._fine = np.arange(cfg.fft_size)
         self.reset()
 
     def reset(self) -> None:
@@ -229,11 +241,17 @@ class StreamingReceiver:
     def _fft_symbols(self, lts: int, cfo: float, first: int, count: int) -> np.ndarray:
         """FFTs of ``count`` OFDM symbols after the LTS pair, starting at symbol ``first``; [count, N]."""
         cfg = self.cfg
-        n, sl = cfg.fft_size, cfg.symbol_len
-        a = lts + 2 * n + first * sl - self._base  # CP start of the first symbol, buffer index
-        seg = rotate(self._buf[a : a + count * sl], cfo, a + self._base - lts, n)
-        seg = seg.reshape(count, sl)[:, cfg.cp_len :]
-        return np.fft.fft(seg, axis=1, norm="ortho")
+        n, sl, cp = cfg.fft_size, cfg.symbol_len, cfg.cp_len
+        rel = 2 * n + first * sl  # CP start of the first symbol, relative to the LTS start
+        a = lts + rel - self._base  # buffer index
+        win = self._buf[a : a + count * sl].reshape(count, sl)[:, cp:]
+        if self._sym_starts.size < count:
+            self._sym_starts = np.arange(max(count, 2 * self._sym_starts.size)) * float(sl) + cp
+        # CFO removal on the FFT windows only (the CP is dropped anyway): the phase of sample m of
+        # symbol i is w (start_i + m), one phasor per symbol times one per sample
+        w = -2 * np.pi * cfo / n
+        ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), np.exp((1j * w) * self._fine))
+        return scipy.fft.fft(win * ph, axis=1, norm="ortho", workers=1)
 
     def _sym_time(self, first: int, count: int) -> np.ndarray:
         cfg = self.cfg
@@ -249,31 +267,35 @@ class StreamingReceiver:
         # LTS pair and header symbols: one rotation, one batched FFT
         seg = rotate(self._buf[a : a + 2 * n + hs * sl], sync.cfo, 0, n)
         win = np.concatenate([seg[: 2 * n].reshape(2, n), seg[2 * n :].reshape(hs, sl)[:, cp:]])
-        spec = np.fft.fft(win, axis=1, norm="ortho")
+        spec = scipy.fft.fft(win, axis=1, norm="ortho", workers=1)
         est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)
-        y = spec[2:]
-        eq = equalize(y, np.arange(hs), self._sym_time(0, hs), est, cfg, self._train, "zf", max_sfo_ppm=0.0)
+        eq = equalize(spec[2:], self._hdr_index, self._hdr_time, est, cfg, self._train, "zf", max_sfo_ppm=0.0)
         m = cfg.header_modulation
-        llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
-        coded_len = 2 * (cfg.header_bits + fec.TAIL)
-        perm = permutation(llr_slots.size, cfg.interleaver_seed + 1)[:coded_len]
-        llr = llr_slots[perm]
-        bits = fec.hard_decision_decode(llr)  # error-free hard decisions: no trellis needed
-        exact = bits is not None
-        if not exact:
-            bits = fec.viterbi_decode(llr)
-        header = Header.parse(bits_to_bytes(bits))
+        if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
+            llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased, 1e-12)).astype(np.float32).ravel()
+        else:
+            llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
+        llr = llr_slots[self._hdr_perm]
+        hard = fec.hard_decision_int(llr)  # error-free hard decisions: no trellis needed
+        exact = hard is not None
+        if exact:
+            data = hard[0].to_bytes(cfg.header_bits // 8, "big")
+        else:
+            data = bits_to_bytes(fec.viterbi_decode(llr))
+        header = Header.parse(data)
         if header is None:
             return None
         if exact:  # the hard decisions are the transmitted bits (padding slots carry zeros)
-            slot_bits = np.zeros(llr_slots.size, np.uint8)
-            slot_bits[perm] = llr < 0
-            known = modulate(slot_bits, m).reshape(eq.data_unbiased.shape)
+            slot_bits = self._hdr_mask & (llr_slots < 0)
+            if m == "bpsk":
+                known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
+            else:
+                known = modulate(slot_bits.astype(np.uint8), m).reshape(eq.data_unbiased.shape)
         else:
             known = self._tx.header_grid(header)
         refine_noise(est, eq.data_unbiased, known, cfg)
