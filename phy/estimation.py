@@ -137,7 +137,7 @@ def estimate_channel(
     lay = layout(cfg)
     bins = lay.bins_used
     y1, y2 = lts1[bins], lts2[bins]
-    h_ls = 0.5 * (y1 + y2) * train.lts_freq[bins]  # LTS values are +-1: dividing = multiplying
+    h_ls = (y1 + y2) * train.lts_half  # 0.5 x LTS values (+-1): dividing = multiplying
     d = y1 - y2
     raw_noise = 0.5 * (d.real * d.real + d.imag * d.imag)  # each FFT carries noise variance sigma^2
     noise_mean = max(float(raw_noise.sum()) / raw_noise.size, 1e-20)
@@ -146,11 +146,10 @@ def estimate_channel(
         # subcarriers): a fractional-delay path then sits on one tap instead of a sinc of them.
         # Small fractions, and low SNR (where the slope is noisy and sinc tails drown in noise
         # anyway), are left alone: a noisy shift would spread a clean tap instead
-        z = h_ls[lay.pair_hi] * np.conj(h_ls[lay.pair_lo])
-        zs = z.sum()
-        delay = -np.arctan2(zs.imag, zs.real) * cfg.fft_size / (2 * np.pi)
+        zs = complex(np.vdot(h_ls[lay.pair_lo], h_ls[lay.pair_hi]))  # sum h[k+1] conj(h[k])
+        delay = -math.atan2(zs.imag, zs.real) * cfg.fft_size / (2 * math.pi)
         frac = delay - round(delay)
-        rough_snr = float((h_ls.real * h_ls.real + h_ls.imag * h_ls.imag).sum()) / h_ls.size / noise_mean
+        rough_snr = float(np.vdot(h_ls, h_ls).real) / h_ls.size / noise_mean
         if rough_snr <= 4.0:  # low SNR: one pass, every tap above the noise (measured better)
             h, ntaps = _sparse_taps(h_ls, noise_mean, lay, passes=1)
         elif abs(frac) >= 0.1:
@@ -164,7 +163,7 @@ def estimate_channel(
         h, gain, ntaps = h_ls, 1.0, lay.u
     noise = np.maximum(np.einsum("ij,j->i", lay.noise_smoother, raw_noise), 1e-3 * noise_mean)
     # E|h_est|^2 = |h|^2 + gain * sigma^2 / 2: remove that bias from the signal power
-    signal = float((h.real * h.real + h.imag * h.imag).sum()) / h.size - 0.5 * gain * noise_mean
+    signal = float(np.vdot(h, h).real) / h.size - 0.5 * gain * noise_mean
     snr = max(signal, 1e-3 * noise_mean) / noise_mean
     return ChannelEstimate(h=h, noise=noise, noise_mean=noise_mean, snr=snr, est_err=0.5 * gain, num_taps=ntaps)
 

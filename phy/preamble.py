@@ -59,6 +59,7 @@ class Training:
         # pilot values of every polarity period: row i = pilot_polarity(i) * pilot_values
         self.pilot_table = self._polarity[:, None] * self.pilot_values[None, :]
         self.lts_used = lts[cfg.bins(used)]
+        self.lts_half = 0.5 * self.lts_used
         # adjacent used-subcarrier pairs (k, k+1), both used, for the differential integer-CFO search
         ub = set(int(k) for k in used)
         pairs = np.array([k for k in used if (k + 1) in ub])

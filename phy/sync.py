@@ -7,6 +7,7 @@ CFO is in subcarrier spacings (``cfo_hz = eps * sample_rate / fft_size``).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -54,8 +55,8 @@ def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
     period = cfg.short_period
     window = cfg.short_len - period
     seg = x[d : d + cfg.short_len].astype(np.complex128)
-    p = np.vdot(seg[:window], seg[period : period + window])
-    return float(np.arctan2(p.imag, p.real) * cfg.fft_size / (2 * np.pi * period))
+    p = complex(np.vdot(seg[:window], seg[period : period + window]))
+    return math.atan2(p.imag, p.real) * cfg.fft_size / (2 * math.pi * period)
 
 
 def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
@@ -87,7 +88,11 @@ def synchronize(
     eps_c = coarse_cfo(x, d, cfg)
     lts_nom = d + cfg.short_len + cfg.long_gi
     lo = lts_nom - search
-    seg = rotate(x[lts_nom : lts_nom + 2 * n], eps_c, lts_nom - d, n)
+    # the LTS pair and the timing search range around it, rotated by the coarse CFO (the
+    # integer-CFO search uses its middle; the timing search reuses it for hypothesis 0)
+    raw = x[lo : lts_nom + 2 * n + search]
+    rot_c = rotate(raw, eps_c, lo - d, n)
+    seg = rot_c[search : search + 2 * n]
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
     y = np.fft.fft(seg[:n] + seg[n:], norm="ortho")
@@ -100,12 +105,11 @@ def synchronize(
     ref = train.lts_pair_time
     order = np.argsort(q)[::-1]
     best = None
-    raw = x[lo : lts_nom + 2 * n + search]
-    for rank, g in enumerate(hyps[order[:2]]):
+    for rank, g in enumerate(hyps[order[:2]].tolist()):
         if rank == 1 and best[0] > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
             break  # clear winner: skip the runner-up
         eps_g = eps_c + float(g)
-        seg_g = rotate(raw, eps_g, lo - d, n)
+        seg_g = rot_c if g == 0 else rotate(raw, eps_g, lo - d, n)
         # cross-correlate with the LTS pair over the timing lags; normalised peak verifies
         c_g = np.correlate(seg_g, ref, mode="valid")
         c_g = c_g.real * c_g.real + c_g.imag * c_g.imag
@@ -122,14 +126,15 @@ def synchronize(
     first = peak
     k0 = max(peak - cp // 2, 0)
     window = c[k0:peak].tolist()  # a few values: Python floats beat numpy scalar indexing
+    level = 0.25 * float(c[peak])
     for k in range(len(window) - 1, -1, -1):
-        if window[k] >= 0.25 * c[peak]:
+        if window[k] >= level:
             first = k0 + k
     t = lo + first - backoff  # buffer index of LTS1 FFT window
     # fine CFO from the two identical long symbols (lag N): +-0.5 subcarrier around eps; the
     # segment is already rotated by eps (a constant phase offset does not matter)
     a = seg[first - backoff : first - backoff + 2 * n] if first >= backoff else rotate(x[t : t + 2 * n], eps, t - d, n)
-    v = np.vdot(a[:n], a[n:])
-    eps += float(np.arctan2(v.imag, v.real) / (2 * np.pi))
+    v = complex(np.vdot(a[:n], a[n:]))
+    eps += math.atan2(v.imag, v.real) / (2 * math.pi)
     start = t + backoff - cfg.long_gi - cfg.short_len
     return SyncResult(lts_start=t, cfo=eps, quality=rho, frame_start=start)
