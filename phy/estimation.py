@@ -11,6 +11,7 @@ import math
 import numpy as np
 from scipy.linalg.lapack import zposv
 
+from ._numeric import matvec
 from .config import OfdmConfig
 from .preamble import Training
 
@@ -95,7 +96,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
     small einsums and solves, never threaded BLAS (slow on busy cores)."""
     limit = 4.0 * 0.5 * noise_mean * lay.ridge_noise
     nt = lay.num_taps
-    tb = np.einsum("lu,u->l", lay.ridge_fh, h_ls)
+    tb = matvec(lay.ridge_fh, h_ls)
     t0, b = tb[:nt], tb[nt:]  # ridge taps of h_ls; matched filter F^H h_ls (the LS right side)
     chosen = np.zeros(nt, bool)
     any_chosen = False
@@ -109,20 +110,20 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
         if not over.any():
             if any_chosen:
                 break
-            over[np.argmax(power)] = True  # nothing above the noise: keep the strongest tap
+            over[power.argmax()] = True  # nothing above the noise: keep the strongest tap
         chosen |= over & (power >= 0.05 * power[over].max()) if passes > 1 else over
         any_chosen = True
-        idx = np.flatnonzero(chosen)
+        idx = chosen.nonzero()[0]
         rhs = b[idx]
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
             x = rhs / lay.u
         else:
             x = _solve_small(lay.gram[idx][:, idx], rhs)
         if p + 1 < passes:
-            taps = t0 - np.einsum("lk,k->l", lay.ridge_f[:, idx], x)
+            taps = t0 - matvec(lay.ridge_f[:, idx], x)
     if idx.size == 1:
         return lay.f[:, idx[0]] * x[0], 1
-    return np.einsum("ul,l->u", lay.f[:, idx], x), int(idx.size)
+    return matvec(lay.f[:, idx], x), int(idx.size)
 
 
 def estimate_channel(
@@ -161,7 +162,7 @@ def estimate_channel(
         gain = ntaps / lay.u
     else:
         h, gain, ntaps = h_ls, 1.0, lay.u
-    noise = np.maximum(np.einsum("ij,j->i", lay.noise_smoother, raw_noise), 1e-3 * noise_mean)
+    noise = np.maximum(matvec(lay.noise_smoother, raw_noise), 1e-3 * noise_mean)
     # E|h_est|^2 = |h|^2 + gain * sigma^2 / 2: remove that bias from the signal power
     signal = float(np.vdot(h, h).real) / h.size - 0.5 * gain * noise_mean
     snr = max(signal, 1e-3 * noise_mean) / noise_mean
@@ -288,7 +289,7 @@ def equalize(
             rr = rs * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
-            slopes = np.dot(wk * resid, kp) / (np.dot(wk, lay.kp2) + 1e-30)
+            slopes = matvec(wk * resid, kp) / (matvec(wk, lay.kp2) + 1e-30)
             t_up = tt[:upto]
             drift += float(np.dot(slopes, t_up) / (np.dot(t_up, t_up) + 1e-30))  # rad/subcarrier/sample
             drift = min(max(drift, -bound), bound)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.fft
 
 from . import fec
+from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
 from .estimation import ChannelEstimate, equalize, estimate_channel, layout, refine_noise
@@ -251,7 +251,7 @@ class StreamingReceiver:
         # symbol i is w (start_i + m), one phasor per symbol times one per sample
         w = -2 * np.pi * cfo / n
         ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), np.exp((1j * w) * self._fine))
-        return scipy.fft.fft(win * ph, axis=1, norm="ortho", workers=1)
+        return fft_ortho(win * ph)
 
     def _sym_time(self, first: int, count: int) -> np.ndarray:
         cfg = self.cfg
@@ -267,7 +267,7 @@ class StreamingReceiver:
         # LTS pair and header symbols: one rotation, one batched FFT
         seg = rotate(self._buf[a : a + 2 * n + hs * sl], sync.cfo, 0, n)
         win = np.concatenate([seg[: 2 * n].reshape(2, n), seg[2 * n :].reshape(hs, sl)[:, cp:]])
-        spec = scipy.fft.fft(win, axis=1, norm="ortho", workers=1)
+        spec = fft_ortho(win)
         est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ._numeric import fft_ortho, matvec
 from .config import OfdmConfig
 from .preamble import Training
 
@@ -95,11 +96,11 @@ def synchronize(
     seg = rot_c[search : search + 2 * n]
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
-    y = np.fft.fft(seg[:n] + seg[n:], norm="ortho")
+    y = fft_ortho(seg[:n] + seg[n:])
     z = y * np.conj(np.concatenate([y[1:], y[:1]]))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
-    q = np.abs(np.einsum("hk,k->h", z[idx], train.pair_ref_conj)) / (mag[idx].sum(axis=1) + 1e-30)
+    q = np.abs(matvec(z[idx], train.pair_ref_conj)) / (mag[idx].sum(axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
     # alone picks a wrong one about 2 % of the time)
     ref = train.lts_pair_time
@@ -113,7 +114,7 @@ def synchronize(
         # cross-correlate with the LTS pair over the timing lags; normalised peak verifies
         c_g = np.correlate(seg_g, ref, mode="valid")
         c_g = c_g.real * c_g.real + c_g.imag * c_g.imag
-        peak_g = int(np.argmax(c_g))
+        peak_g = int(c_g.argmax())
         w = seg_g[peak_g : peak_g + 2 * n]
         energy = float(np.vdot(w, w).real) * 2 * n  # ||ref||^2 = 2N
         rho_g = float(c_g[peak_g] / (energy + 1e-30))
