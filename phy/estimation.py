@@ -180,18 +180,17 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
     """
     lay = layout(cfg)
     hd = est.h[lay.idd]
-    e = zf - known
     # residual on the raw scale; the channel-estimate error and the common-phase error (pilots
     # averaged over ~3 symbols) are part of it: remove their shares
-    raw = (e.real * e.real + e.imag * e.imag) * (hd.real * hd.real + hd.imag * hd.imag)[None, :]
+    raw = ((zf - known) * hd).ravel()  # |e|^2 |h|^2 = |e h|^2
     m = raw.size
-    hdr_noise = float(raw.sum()) / raw.size / (1.0 + est.est_err + 1.0 / (3 * cfg.num_pilots))
+    hdr_noise = float(np.vdot(raw, raw).real) / m / (1.0 + est.est_err + 1.0 / (3 * cfg.num_pilots))
     new = (lay.u * est.noise_mean + m * hdr_noise) / (lay.u + m)
     new = max(new, 1e-20)
     est.noise = est.noise * (new / est.noise_mean)
     est.noise_mean = new
     h = est.h
-    signal = float((h.real * h.real + h.imag * h.imag).sum()) / h.size - est.est_err * new
+    signal = float(np.vdot(h, h).real) / h.size - est.est_err * new
     est.snr = max(signal, 1e-3 * new) / new
 
 
@@ -202,6 +201,9 @@ class Equalized:
     noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data``
     noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased``
     sfo_slope: float  # pilot phase slope per subcarrier per sample of time (rad)
+
+
+_BOXES: dict[int, np.ndarray] = {}
 
 
 def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
@@ -223,21 +225,22 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
             m = abs(c) + 1e-30
             out.append(complex(c.real / m, -c.imag / m))
         return np.array(out)
-    step = (s[1:] * np.conj(s[:-1])).sum()
+    step = complex(np.vdot(s[:-1], s[1:]))  # sum s[i+1] conj(s[i])
     w = math.atan2(step.imag, step.real)
-    trend = np.exp((1j * w) * np.arange(n))
-    rest = s * np.conj(trend)
-    rest0 = complex(rest.sum())
+    ctrend = np.exp((-1j * w) * np.arange(n))
+    rest = s * ctrend
+    rest0 = complex(np.add.reduce(rest))
     m0 = abs(rest0) + 1e-30
     dev = rest * complex(rest0.real / m0, -rest0.imag / m0)
     a = np.arctan2(dev.imag, dev.real)
     spread = float(np.dot(a, a)) / n
     width = 9 if spread < 2.0 / (2.0 * pilot_snr + 1e-30) else 3
     half = min(width // 2, n - 1)
-    c = np.empty(n + 2 * half + 1, complex)
-    c[0] = 0
-    np.cumsum(np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half), out=c[1:])
-    smooth = (c[2 * half + 1 :] - c[: -(2 * half + 1)]) * trend
+    box = _BOXES.get(2 * half + 1)
+    if box is None:
+        box = _BOXES[2 * half + 1] = np.ones(2 * half + 1)
+    padded = np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half)
+    smooth = np.convolve(padded, box, "valid") * np.conj(ctrend)
     return np.conj(smooth) / (np.abs(smooth) + 1e-30)
 
 

@@ -108,6 +108,11 @@ class StreamingReceiver:
         self._hdr_mask[self._hdr_perm] = True
         self._sym_starts = np.zeros(0)  # CP-free window start of payload symbol i (grown on demand)
         self._fine = np.arange(cfg.fft_size)
+        self._need_extra = self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
+        self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
+        self._payload_axes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # nsym -> (index, time)
+        # right after a frame the next preamble is often right there: a short first block
+        self._block_after_frame = 256
         self.reset()
 
     def reset(self) -> None:
@@ -116,7 +121,7 @@ class StreamingReceiver:
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the next detection search starts
         self._pending: dict | None = None
-        self._block = 1024  # detection search block, samples (adaptive)
+        self._block = self._block_after_frame  # detection search block, samples (adaptive)
         self.stats = dict.fromkeys(
             (
                 "samples",
@@ -198,15 +203,15 @@ class StreamingReceiver:
         if p2.size == 0:
             return False
         valid = min(p2.size, block)
-        hits = np.flatnonzero(p2[:valid] > self.detection_threshold * r2[:valid])
+        hits = (p2[:valid] > self.detection_threshold * r2[:valid]).nonzero()[0]
         if hits.size == 0:
             self._pos += valid
             self._block = min(4 * block, 1 << 16)
             return x.size > span  # more samples beyond this block: keep searching
-        self._block = 1024
+        self._block = self._block_after_frame
         i = int(hits[0])
         # the peak lies within one window of the first crossing; wait for those samples
-        need = i + self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
+        need = i + self._need_extra
         if need > x.size:
             self._pos += i
             return False
@@ -214,7 +219,7 @@ class StreamingReceiver:
             self._pos += i
             return True
         seg_p2, seg_r2 = p2[i : i + self._window], r2[i : i + self._window]
-        d = i + int(np.argmax(seg_p2 / (seg_r2 + 1e-30)))
+        d = i + int((seg_p2 / (seg_r2 + 1e-30)).argmax())
         self.stats["detections"] += 1
         sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff)
         if sync is None:
@@ -235,7 +240,7 @@ class StreamingReceiver:
         self.stats["header_ok"] += 1
         self._pending = pending
         # the header is consumed: a flush() or a lost payload must not re-detect this preamble
-        self._pos = abs_sync.lts_start + 2 * cfg.fft_size + cfg.header_len
+        self._pos = abs_sync.lts_start + self._lts_to_payload
         return True
 
     def _fft_symbols(self, lts: int, cfo: float, first: int, count: int) -> np.ndarray:
@@ -321,10 +326,12 @@ class StreamingReceiver:
         self._pending = None
         self._pos = max(self._pos, end - cfg.cp_len)
         y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym)
-        eq = equalize(
-            y, np.arange(hs, hs + nsym), self._sym_time(hs, nsym), est, cfg, self._train,
-            self.equalizer, self.max_sfo_ppm,
-        )
+        axes = self._payload_axes.get(nsym)
+        if axes is None:
+            if len(self._payload_axes) > 32:
+                self._payload_axes.clear()
+            axes = self._payload_axes[nsym] = (np.arange(hs, hs + nsym), self._sym_time(hs, nsym))
+        eq = equalize(y, axes[0], axes[1], est, cfg, self._train, self.equalizer, self.max_sfo_ppm)
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
