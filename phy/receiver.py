@@ -28,7 +28,7 @@ from .estimation import ChannelEstimate, equalize, estimate_channel, layout, ref
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
-from .sync import SyncResult, detection_metric, rotate, synchronize
+from .sync import SyncResult, detection_metric, synchronize
 from .transmitter import FrameTransmitter
 
 
@@ -108,6 +108,11 @@ class StreamingReceiver:
         self._hdr_mask[self._hdr_perm] = True
         self._sym_starts = np.zeros(0)  # CP-free window start of payload symbol i (grown on demand)
         self._fine = np.arange(cfg.fft_size)
+        # FFT windows of the LTS pair and the header symbols, relative to the LTS start
+        n = cfg.fft_size
+        self._hdr_starts = np.concatenate([[0, n], 2 * n + cfg.cp_len + np.arange(hs) * cfg.symbol_len]).astype(float)
+        self._hdr_gather = self._hdr_starts.astype(int)[:, None] + self._fine[None, :]
+        self._hdr_span = 2 * n + hs * cfg.symbol_len
         self._need_extra = self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
         self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
         self._payload_axes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # nsym -> (index, time)
@@ -267,12 +272,13 @@ class StreamingReceiver:
     def _decode_header(self, sync: SyncResult) -> dict | None:
         cfg = self.cfg
         n = cfg.fft_size
-        hs, sl, cp = cfg.header_symbols, cfg.symbol_len, cfg.cp_len
         a = sync.lts_start - self._base
-        # LTS pair and header symbols: one rotation, one batched FFT
-        seg = rotate(self._buf[a : a + 2 * n + hs * sl], sync.cfo, 0, n)
-        win = np.concatenate([seg[: 2 * n].reshape(2, n), seg[2 * n :].reshape(hs, sl)[:, cp:]])
-        spec = fft_ortho(win)
+        # LTS pair and header symbols: their FFT windows only, CFO removed (the phase of sample
+        # m of window i is w (start_i + m): one phasor per window times one per sample), one
+        # batched FFT
+        win = self._buf[a : a + self._hdr_span].take(self._hdr_gather)
+        w = -2 * np.pi * sync.cfo / n
+        spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), np.exp((1j * w) * self._fine)))
         est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
