@@ -58,11 +58,29 @@ class Layout:
         self.num_taps = taps.size
         self.kp2 = self.kp * self.kp
         self.kd_max = float(np.abs(self.kd).max())
+        # SFO ramp exp(-j drift t k) on the data subcarriers as powers of exp(-j drift t):
+        # column of k in the table [conj(z^K) .. conj(z), 1, z .. z^K]
+        self.kd_int_max = int(self.kd_max)
+        self.kd_col = (cfg.data_subcarriers + self.kd_int_max).astype(np.intp)
 
 
 @functools.lru_cache(maxsize=16)
-def layout(cfg: OfdmConfig) -> Layout:
+def _layout(cfg: OfdmConfig) -> Layout:
     return Layout(cfg)
+
+
+_LAST_LAYOUT: tuple = (None, None)  # (cfg, layout): skips hashing the config on every call
+
+
+def layout(cfg: OfdmConfig) -> Layout:
+    """The :class:`Layout` of ``cfg`` (cached)."""
+    global _LAST_LAYOUT
+    last = _LAST_LAYOUT
+    if last[0] is cfg:
+        return last[1]
+    lay = _layout(cfg)
+    _LAST_LAYOUT = (cfg, lay)
+    return lay
 
 
 @dataclasses.dataclass
@@ -288,8 +306,10 @@ def equalize(
         upto = min(total, 16)
         while True:
             rs = r[:upto] if drift == 0.0 else r[:upto] * np.exp(tk[:upto] * (-1j * drift))
-            cpe = rs.sum(axis=1)
-            rr = rs * (np.conj(cpe) / (np.abs(cpe) + 1e-30))[:, None]
+            # phase of each pilot relative to its symbol's common phase, weighted by |pilot|:
+            # de-rotating by conj(cpe) unnormalised scales a row's weights by |cpe|, which
+            # cancels in the row's slope
+            rr = rs * np.conj(rs.sum(axis=1))[:, None]
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
             slopes = matvec(wk * resid, kp) / (matvec(wk, lay.kp2) + 1e-30)
@@ -304,7 +324,15 @@ def equalize(
     ph = _common_phase(r.sum(axis=1), float((wp * hp).real.sum()))
     # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
     if drift != 0.0 and abs(drift) * float(np.abs(tt).max()) * lay.kd_max > 1e-3:
-        rot = ph[:, None] * np.exp((tt * (-drift))[:, None] * (1j * lay.kd))
+        # exp(-j drift t k) for integer k = z^k with z = exp(-j drift t): a cumulative product
+        # over |k| (a few ulps) instead of a complex exp per resource element
+        kmax = lay.kd_int_max
+        pw = np.empty((tt.size, 2 * kmax + 1), complex)
+        pw[:, kmax] = 1.0
+        pw[:, kmax + 1 :] = np.exp((-1j * drift) * tt)[:, None]
+        np.cumprod(pw[:, kmax:], axis=1, out=pw[:, kmax:])
+        np.conj(pw[:, : kmax : -1], out=pw[:, :kmax])
+        rot = pw.take(lay.kd_col, axis=1) * ph[:, None]
     else:
         rot = ph[:, None]
     hd = est.h[lay.idd]
