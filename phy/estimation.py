@@ -129,7 +129,10 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
             if any_chosen:
                 break
             over[power.argmax()] = True  # nothing above the noise: keep the strongest tap
-        chosen |= over & (power >= 0.05 * power[over].max()) if passes > 1 else over
+        if passes > 1:
+            chosen |= over & (power >= 0.05 * np.maximum.reduce(power, where=over, initial=0.0))
+        else:
+            chosen |= over
         any_chosen = True
         idx = chosen.nonzero()[0]
         rhs = b[idx]
@@ -216,8 +219,8 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
 class Equalized:
     data: np.ndarray  # complex128 [S, n_data] equalised data REs (per the equaliser)
     data_unbiased: np.ndarray  # complex128 [S, n_data] ZF-equivalent (unbiased) symbols
-    noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data``
-    noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased``
+    noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data`` (read-only view)
+    noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased`` (read-only view)
     sfo_slope: float  # pilot phase slope per subcarrier per sample of time (rad)
 
 
@@ -271,6 +274,7 @@ def equalize(
     train: Training,
     mode: str = "mmse",
     max_sfo_ppm: float = 200.0,
+    pilots: np.ndarray | None = None,
 ) -> Equalized:
     """Equalise OFDM symbols and track pilots.
 
@@ -281,6 +285,8 @@ def equalize(
         est: channel estimate; mode: "zf" or "mmse".
         max_sfo_ppm: bound on the sampling-frequency offset tracked (0 disables SFO tracking,
             e.g. for the short header, where the drift is negligible and its estimate noisy).
+        pilots: float [S, P] +-1 pilot values of the symbols if the caller has them
+            (``train.pilot_table[sym_index % 127]``, the default).
     Returns:
         :class:`Equalized`.
     """
@@ -290,9 +296,10 @@ def equalize(
     kp = lay.kp
     hp = est.h[lay.ip]
     wp = np.conj(hp) / est.noise[lay.ip]  # MRC weights of the pilots: |h|^2 / noise after de-rotation
-    pil = train.pilot_table[np.asarray(sym_index) % train.pilot_table.shape[0]]  # [S, P] +-1
+    if pilots is None:
+        pilots = train.pilot_table[np.asarray(sym_index) % train.pilot_table.shape[0]]  # [S, P] +-1
     # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
-    r = y[:, lay.bins_p] * (pil * wp)
+    r = y[:, lay.bins_p] * (pilots * wp)
     tt = np.asarray(sym_time, float)
     drift = 0.0
     if max_sfo_ppm > 0:
@@ -321,7 +328,8 @@ def equalize(
             upto = min(total, 4 * upto)
         if drift != 0.0:
             r = r * np.exp(tk * (-1j * drift))
-    ph = _common_phase(r.sum(axis=1), float((wp * hp).real.sum()))
+    # pilot SNR (sum |h|^2 / noise) only matters for the phase-noise smoothing of >= 8 symbols
+    ph = _common_phase(r.sum(axis=1), float((wp * hp).real.sum()) if len(tt) >= 8 else 0.0)
     # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
     if drift != 0.0 and abs(drift) * float(np.abs(tt).max()) * lay.kd_max > 1e-3:
         # exp(-j drift t k) for integer k = z^k with z = exp(-j drift t): a cumulative product
@@ -340,11 +348,9 @@ def equalize(
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
     zf = y[:, lay.bins_d] * rot * (1.0 / hd)
     nv_zf1 = nd / h2
-    nv_zf = np.empty(zf.shape)
-    nv_zf[:] = nv_zf1
+    # noise variances are per subcarrier: read-only broadcast views, not [S, n_data] copies
+    nv_zf = np.broadcast_to(nv_zf1, zf.shape)
     if mode == "zf":
         return Equalized(zf, zf, nv_zf, nv_zf, drift)
     g = h2 / (h2 + nd)
-    nv = np.empty(zf.shape)
-    nv[:] = g * nv_zf1
-    return Equalized(zf * g, zf, nv, nv_zf, drift)
+    return Equalized(zf * g, zf, np.broadcast_to(g * nv_zf1, zf.shape), nv_zf, drift)

@@ -102,6 +102,7 @@ class StreamingReceiver:
         hs = cfg.header_symbols
         self._hdr_index = np.arange(hs)
         self._hdr_time = self._sym_time(0, hs)
+        self._hdr_pilots = self._train.pilot_table[self._hdr_index % self._train.pilot_table.shape[0]]
         slots = hs * cfg.num_data_subcarriers * bits_per_symbol(cfg.header_modulation)
         self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: 2 * (cfg.header_bits + fec.TAIL)]
         self._hdr_mask = np.zeros(slots, bool)  # slots carrying coded header bits (others: zeros)
@@ -285,7 +286,10 @@ class StreamingReceiver:
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)
-        eq = equalize(spec[2:], self._hdr_index, self._hdr_time, est, cfg, self._train, "zf", max_sfo_ppm=0.0)
+        eq = equalize(
+            spec[2:], self._hdr_index, self._hdr_time, est, cfg, self._train, "zf", max_sfo_ppm=0.0,
+            pilots=self._hdr_pilots,
+        )
         m = cfg.header_modulation
         if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
             llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased, 1e-12)).astype(np.float32).ravel()
@@ -336,8 +340,10 @@ class StreamingReceiver:
         if axes is None:
             if len(self._payload_axes) > 32:
                 self._payload_axes.clear()
-            axes = self._payload_axes[nsym] = (np.arange(hs, hs + nsym), self._sym_time(hs, nsym))
-        eq = equalize(y, axes[0], axes[1], est, cfg, self._train, self.equalizer, self.max_sfo_ppm)
+            index = np.arange(hs, hs + nsym)
+            pilots = self._train.pilot_table[index % self._train.pilot_table.shape[0]]
+            axes = self._payload_axes[nsym] = (index, self._sym_time(hs, nsym), pilots)
+        eq = equalize(y, axes[0], axes[1], est, cfg, self._train, self.equalizer, self.max_sfo_ppm, pilots=axes[2])
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
