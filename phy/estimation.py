@@ -139,12 +139,12 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
             x = rhs / lay.u
         else:
-            x = _solve_small(lay.gram[idx][:, idx], rhs)
+            x = _solve_small(lay.gram.take(idx, 0).take(idx, 1), rhs)  # take: 2-D fancy indexing costs 3x
         if p + 1 < passes:
-            taps = t0 - matvec(lay.ridge_f[:, idx], x)
+            taps = t0 - matvec(lay.ridge_f.take(idx, 1), x)
     if idx.size == 1:
         return lay.f[:, idx[0]] * x[0], 1
-    return matvec(lay.f[:, idx], x), int(idx.size)
+    return matvec(lay.f.take(idx, 1), x), int(idx.size)
 
 
 def estimate_channel(
@@ -299,7 +299,7 @@ def equalize(
     if pilots is None:
         pilots = train.pilot_table[np.asarray(sym_index) % train.pilot_table.shape[0]]  # [S, P] +-1
     # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
-    r = y[:, lay.bins_p] * (pilots * wp)
+    r = y.take(lay.bins_p, axis=1) * (pilots * wp)
     tt = np.asarray(sym_time, float)
     drift = 0.0
     if max_sfo_ppm > 0:
@@ -346,7 +346,7 @@ def equalize(
     hd = est.h[lay.idd]
     nd = est.noise[lay.idd] * (1.0 + est.est_err)  # estimate error adds est_err * sigma^2
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
-    zf = y[:, lay.bins_d] * rot * (1.0 / hd)
+    zf = y.take(lay.bins_d, axis=1) * rot * (1.0 / hd)
     nv_zf1 = nd / h2
     # noise variances are per subcarrier: read-only broadcast views, not [S, n_data] copies
     nv_zf = np.broadcast_to(nv_zf1, zf.shape)
