@@ -162,7 +162,7 @@ def estimate_channel(
     h_ls = (y1 + y2) * train.lts_half  # 0.5 x LTS values (+-1): dividing = multiplying
     d = y1 - y2
     raw_noise = 0.5 * (d.real * d.real + d.imag * d.imag)  # each FFT carries noise variance sigma^2
-    noise_mean = max(float(raw_noise.sum()) / raw_noise.size, 1e-20)
+    noise_mean = max(float(np.add.reduce(raw_noise)) / raw_noise.size, 1e-20)
     if smooth:
         # shift the tap grid by the fractional part of the mean delay (phase slope across
         # subcarriers): a fractional-delay path then sits on one tap instead of a sinc of them.
@@ -316,7 +316,7 @@ def equalize(
             # phase of each pilot relative to its symbol's common phase, weighted by |pilot|:
             # de-rotating by conj(cpe) unnormalised scales a row's weights by |cpe|, which
             # cancels in the row's slope
-            rr = rs * np.conj(rs.sum(axis=1))[:, None]
+            rr = rs * np.conj(np.add.reduce(rs, axis=1))[:, None]
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
             slopes = matvec(wk * resid, kp) / (matvec(wk, lay.kp2) + 1e-30)
@@ -329,7 +329,7 @@ def equalize(
         if drift != 0.0:
             r = r * np.exp(tk * (-1j * drift))
     # pilot SNR (sum |h|^2 / noise) only matters for the phase-noise smoothing of >= 8 symbols
-    ph = _common_phase(r.sum(axis=1), float((wp * hp).real.sum()) if len(tt) >= 8 else 0.0)
+    ph = _common_phase(np.add.reduce(r, axis=1), float(np.add.reduce((wp * hp).real)) if len(tt) >= 8 else 0.0)
     # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
     if drift != 0.0 and abs(drift) * float(np.abs(tt).max()) * lay.kd_max > 1e-3:
         # exp(-j drift t k) for integer k = z^k with z = exp(-j drift t): a cumulative product

@@ -100,11 +100,11 @@ def synchronize(
     z = y * np.conj(np.concatenate([y[1:], y[:1]]))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
-    q = np.abs(matvec(z[idx], train.pair_ref_conj)) / (mag[idx].sum(axis=1) + 1e-30)
+    q = np.abs(matvec(z[idx], train.pair_ref_conj)) / (np.add.reduce(mag[idx], axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
     # alone picks a wrong one about 2 % of the time)
     ref = train.lts_pair_time
-    order = np.argsort(q)[::-1]
+    order = q.argsort()[::-1]
     best = None
     for rank, g in enumerate(hyps[order[:2]].tolist()):
         if rank == 1 and best[0] > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
