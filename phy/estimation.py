@@ -219,8 +219,8 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
 class Equalized:
     data: np.ndarray  # complex128 [S, n_data] equalised data REs (per the equaliser)
     data_unbiased: np.ndarray  # complex128 [S, n_data] ZF-equivalent (unbiased) symbols
-    noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data`` (read-only view)
-    noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased`` (read-only view)
+    noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data``
+    noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased``
     sfo_slope: float  # pilot phase slope per subcarrier per sample of time (rad)
 
 
@@ -348,9 +348,11 @@ def equalize(
     h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
     zf = y.take(lay.bins_d, axis=1) * rot * (1.0 / hd)
     nv_zf1 = nd / h2
-    # noise variances are per subcarrier: read-only broadcast views, not [S, n_data] copies
-    nv_zf = np.broadcast_to(nv_zf1, zf.shape)
+    nv_zf = np.empty(zf.shape)  # (np.broadcast_to is slower than filling a small array)
+    nv_zf[:] = nv_zf1
     if mode == "zf":
         return Equalized(zf, zf, nv_zf, nv_zf, drift)
     g = h2 / (h2 + nd)
-    return Equalized(zf * g, zf, np.broadcast_to(g * nv_zf1, zf.shape), nv_zf, drift)
+    nv = np.empty(zf.shape)
+    nv[:] = g * nv_zf1
+    return Equalized(zf * g, zf, nv, nv_zf, drift)
