@@ -39,7 +39,8 @@ def detection_metric(x: np.ndarray, period: int, window: int) -> tuple[np.ndarra
     e = np.empty(x.size + 1, np.float64)
     e[0] = 0
     np.cumsum(x.real * x.real + x.imag * x.imag, out=e[1:])
-    r = 0.5 * (e[window : window + n] - e[:n] + e[window + period : window + period + n] - e[period : period + n])
+    ew = e[window:] - e[: e.size - window]  # window energies at every start
+    r = 0.5 * (ew[:n] + ew[period : period + n])
     return p.real * p.real + p.imag * p.imag, r * r
 
 
