@@ -245,7 +245,7 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
         for c in v:
             m = abs(c) + 1e-30
             out.append(complex(c.real / m, -c.imag / m))
-        return np.array(out)
+        return np.array(out, complex)
     step = complex(np.vdot(s[:-1], s[1:]))  # sum s[i+1] conj(s[i])
     w = math.atan2(step.imag, step.real)
     ctrend = np.exp((-1j * w) * np.arange(n))
