@@ -75,7 +75,7 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
         decoded.extend(_feed(StreamingReceiver(cfg), stream, 8192))
 
     t_frames = _best_time(run_frames, 3)
-    # long frames (4800 symbols): the per-frame fixed cost (~250 numpy calls) amortised
+    # long frames (4800 symbols): the fixed per-frame cost (~300 small numpy calls) amortised
     nlong = 6 if quick else 20
     lstream = np.concatenate([tx.analog_frame(_qpsk(4800, rng)[0], seq=i) for i in range(nlong)])
     lstream = np.concatenate([ch.noise(500), ch.apply(lstream), ch.noise(500)])
