@@ -167,7 +167,7 @@ def run_cell(cell: dict) -> dict:
 def add_arguments(parser) -> None:
     from .channels import CHANNEL_PRESETS
 
-    parser.add_argument("--snr", default="-3:21:3", help="SNRs in dB: start:stop:step or a,b,c")
+    parser.add_argument("--snr", default="-3:21:3", help="SNRs in dB: start:stop:step or a,b,c (write --snr=-3:21:3 when it starts with a minus)")
     parser.add_argument("--channels", default="awgn,tdl",
                         help=f"comma list of channel presets ({', '.join(CHANNEL_PRESETS)})")
     parser.add_argument("--systems", default="semantic,digital", help="semantic and/or digital")
