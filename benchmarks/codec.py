@@ -141,16 +141,26 @@ def _mean_bleu(codec, texts, snrs, kind, rx_snr=None):
 
 
 def run_full(args) -> dict:
-    cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {"details": {}}
+    def update(key, value, detail_key, detail):
+        # re-read right before writing: the two experiments may run as separate processes
+        cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {"details": {}}
+        cache[key] = value
+        cache.setdefault("details", {})[detail_key] = detail
+        cache["note"] = "short-budget models trained on a shared 2-core CPU; see docs/codec.md"
+        CACHE.write_text(json.dumps(cache, indent=2) + "\n")
+        return cache
+
+    cache = {}
     if "nam" in args.parts:
-        cache["nam_gain_bleu1"], cache["details"]["nam"] = run_nam(args)
-        CACHE.write_text(json.dumps(cache, indent=2) + "\n")
+        cache = update("nam_gain_bleu1", *_pair(run_nam(args), "nam"))
     if "cl" in args.parts:
-        cache["forgetting_bleu1"], cache["details"]["continual"] = run_continual(args)
-        CACHE.write_text(json.dumps(cache, indent=2) + "\n")
-    cache["note"] = "short-budget models trained on a shared 2-core CPU; see docs/codec.md"
-    CACHE.write_text(json.dumps(cache, indent=2) + "\n")
+        cache = update("forgetting_bleu1", *_pair(run_continual(args), "continual"))
     return cache
+
+
+def _pair(result, detail_key):
+    value, detail = result
+    return value, detail_key, detail
 
 
 def _common(args):
