@@ -113,7 +113,7 @@ class Air:
 def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed: int = 1,
              workdir: str | Path = "rehearsal", tx_snr_db: float | None = None, system: str = "semantic",
              checkpoint: str = "", similarity: bool = False, extra_rx: list[str] | None = None,
-             timeout: float = 300.0, verbose: bool = False) -> dict:
+             extra_tx: list[str] | None = None, timeout: float = 300.0, verbose: bool = False) -> dict:
     """Two-process field-test rehearsal: ``vlmcsc rx`` and ``vlmcsc tx`` as child processes, the
     air in this one. Returns {"frames", "frames_ok", "frames_ok_rate", "missed", "bleu1_mean", "log"}."""
     workdir = Path(workdir)
@@ -139,7 +139,7 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
     )
     tx = subprocess.Popen(
         cli + ["tx", "--radio", f"zmq:tcp://127.0.0.1:{p_tx}", "--log", str(tx_log), "--interval", "0",
-               "--snr", str(snr_db if tx_snr_db is None else tx_snr_db), *common],
+               "--snr", str(snr_db if tx_snr_db is None else tx_snr_db), *common, *(extra_tx or [])],
         env=env, stdout=out, stderr=out,
     )
     air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel=channel, snr_db=snr_db, seed=seed)

@@ -20,7 +20,7 @@ for _mod in ("vlmcsc.phy.channel", "vlmcsc.sdr.loopback", "vlmcsc.model.codec"):
 def test_two_process_rehearsal_decodes_frames(tmp_path):
     capture = tmp_path / "capture"
     result = rehearse(frames=6, snr_db=15.0, channel="tdl", seed=3, workdir=tmp_path, timeout=120,
-                      extra_rx=["--sigmf", str(capture)])
+                      extra_rx=["--sigmf", str(capture)], extra_tx=["--set", "snr.tx_schedule=[[0, 4.0], [600, 8.0]]"])
     assert result["tx_returncode"] == 0 and result["rx_returncode"] == 0
     assert result["air_messages"] == 6
     assert result["frames_ok"] >= 5, result
@@ -38,6 +38,7 @@ def test_two_process_rehearsal_decodes_frames(tmp_path):
     assert (tmp_path / "capture.sigmf-data").stat().st_size >= 8 * 6 * 500  # 6 bursts of IQ
     tx = [r for r in read_jsonl(tmp_path / "tx.jsonl") if r["type"] == "sent"]
     by_seq = {r["seq"]: r["sent"] for r in tx}
+    assert [r["tx_snr_db"] for r in tx] == [4.0] * 6  # the schedule's first step, not --snr
     for r in frames:  # the RX rebuilt what the TX sent from the seed alone
         assert by_seq[r["seq"]].split()[1] in r["sent"]
 
