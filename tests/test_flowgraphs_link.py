@@ -1,6 +1,5 @@
 """The end-to-end link: demo on loopback, digital budget, sequence bookkeeping, radio safety."""
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
