@@ -127,17 +127,6 @@ class PlutoRadio(Radio):
             raise RadioError(f"{self.name}: the device answered but could not be set up: {exc}") from exc
 
     # -- settings ------------------------------------------------------------------------------
-    def configure(self, **settings) -> None:
-        """As :meth:`Radio.configure`; a setting the device refuses leaves the old ones in place."""
-        keys = ("sample_rate", "frequency", "tx_gain_db", "rx_gain_db", "bandwidth")
-        saved = {k: getattr(self, k) for k in keys}
-        try:
-            super().configure(**settings)
-        except Exception:
-            for k, v in saved.items():
-                setattr(self, k, v)
-            raise
-
     def _apply_settings(self) -> None:
         self._check_open()
         sdr = self._sdr

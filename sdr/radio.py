@@ -73,7 +73,22 @@ class Radio(abc.ABC):
         rx_gain_db: float | None = None,
         bandwidth: float | None = None,
     ) -> None:
-        """Set any of the radio's settings (Hz, dB); arguments left ``None`` stay unchanged."""
+        """Set any of the radio's settings (Hz, dB); arguments left ``None`` stay unchanged.
+
+        A value that is invalid or that the device refuses raises and leaves every setting as it was.
+        """
+        saved = {k: getattr(self, k) for k in self._SETTING_KEYS}
+        try:
+            self._set_settings(sample_rate, frequency, tx_gain_db, rx_gain_db, bandwidth)
+            self._apply_settings()
+        except Exception:
+            for key, value in saved.items():
+                setattr(self, key, value)
+            raise
+
+    _SETTING_KEYS = ("sample_rate", "frequency", "tx_gain_db", "rx_gain_db", "bandwidth")
+
+    def _set_settings(self, sample_rate, frequency, tx_gain_db, rx_gain_db, bandwidth) -> None:
         for key, value in (
             ("sample_rate", sample_rate),
             ("frequency", frequency),
@@ -90,7 +105,6 @@ class Radio(abc.ABC):
                 if not np.isfinite(value):
                     raise ValueError(f"{key} must be a finite number of dB, got {value!r}")
                 setattr(self, key, value)
-        self._apply_settings()
 
     def _apply_settings(self) -> None:
         """Push the settings to the device (backends override)."""

@@ -198,17 +198,6 @@ class SoapyRadio(Radio):
             raise ValueError(f"direction must be 'rx' or 'tx', got {direction!r}")
         return self._rx_dir if direction == "rx" else self._tx_dir
 
-    def configure(self, **settings) -> None:
-        """As :meth:`Radio.configure`; a setting the device refuses leaves the old ones in place."""
-        keys = ("sample_rate", "frequency", "tx_gain_db", "rx_gain_db", "bandwidth")
-        saved = {k: getattr(self, k) for k in keys}
-        try:
-            super().configure(**settings)
-        except Exception:
-            for k, v in saved.items():
-                setattr(self, k, v)
-            raise
-
     def _apply_settings(self) -> None:
         self._check_open()
         with self._lock:
