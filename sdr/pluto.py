@@ -20,7 +20,7 @@ import threading
 import numpy as np
 
 from .radio import Radio, RadioError, RadioStats
-from .ring import SampleRing
+from .ring import RingReceiveMixin, SampleRing
 
 #: int16 value of a TX sample at |x| = 1 (the DAC has 12 bits MSB-aligned; 2**14 leaves headroom)
 TX_FULL_SCALE = 2**14
@@ -49,7 +49,7 @@ def import_adi():
     return adi
 
 
-class PlutoRadio(Radio):
+class PlutoRadio(RingReceiveMixin, Radio):
     """One ADALM-Pluto, RX and TX channel 0.
 
     :param uri: libiio URI, e.g. ``"ip:192.168.2.1"``, ``"usb:1.5.5"``, or the emulator's
@@ -238,27 +238,9 @@ class PlutoRadio(Radio):
         finally:
             self._ring.close()
 
-    def receive(self, num_samples: int, timeout: float = 1.0) -> np.ndarray:
-        """Up to ``num_samples`` complex64 samples; fewer on timeout (counted in stats)."""
-        num_samples = int(num_samples)
-        if num_samples < 0:
-            raise ValueError(f"num_samples must be >= 0, got {num_samples}")
-        self.start_rx()
-        out = self._ring.read(num_samples, timeout)
-        if out.size < num_samples:
-            if self._rx_error is not None and out.size == 0:
-                raise self._rx_error
-            if self._rx_error is None:
-                self.stats.timeouts += 1
-        return out
-
     def flush_rx(self) -> None:
         """Forget everything received so far, including what the kernel still holds."""
         self._schedule_flush()
-
-    @property
-    def rx_error(self) -> RadioError | None:
-        return self._rx_error
 
     # -- transmit ------------------------------------------------------------------------------
     def _to_int16_scale(self, iq: np.ndarray) -> np.ndarray:

@@ -89,3 +89,33 @@ class SampleRing:
     def reopen(self) -> None:
         with self._cond:
             self._closed = False
+
+
+class RingReceiveMixin:
+    """``receive()`` for backends whose receive thread fills a :class:`SampleRing`.
+
+    The backend provides ``start_rx()``, ``self._ring`` (a SampleRing), ``self._rx_error`` (set by
+    the thread when the device dies) and ``self.stats``.
+    """
+
+    def receive(self, num_samples: int, timeout: float = 1.0) -> np.ndarray:
+        """Up to ``num_samples`` complex64 samples from the ring; fewer on timeout (counted).
+
+        Raises the receive thread's RadioError once the device has died and the ring is empty.
+        """
+        num_samples = int(num_samples)
+        if num_samples < 0:
+            raise ValueError(f"num_samples must be >= 0, got {num_samples}")
+        self.start_rx()
+        out = self._ring.read(num_samples, timeout)
+        if out.size < num_samples:
+            if self._rx_error is not None and out.size == 0:
+                raise self._rx_error
+            if self._rx_error is None:
+                self.stats.timeouts += 1
+        return out
+
+    @property
+    def rx_error(self):
+        """Why the receive thread stopped (a RadioError), or ``None`` while it runs."""
+        return self._rx_error

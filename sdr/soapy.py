@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .radio import Radio, RadioError, RadioStats
-from .ring import SampleRing
+from .ring import RingReceiveMixin, SampleRing
 
 LOOPBACK_DRIVER = "vlmcsc_loopback"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def parse_args(args: str) -> dict[str, str]:
     return out
 
 
-class SoapyRadio(Radio):
+class SoapyRadio(RingReceiveMixin, Radio):
     """One channel of a SoapySDR device, RX and TX.
 
     :param args: SoapySDR device arguments, e.g. ``"driver=uhd,type=b200"`` or
@@ -344,23 +344,6 @@ class SoapyRadio(Radio):
         finally:
             self._ring.close()
 
-    def receive(self, num_samples: int, timeout: float = 1.0) -> np.ndarray:
-        """Up to ``num_samples`` complex64 samples from the ring; fewer on timeout (counted).
-
-        Raises :class:`RadioError` once the device has died and the ring is empty.
-        """
-        num_samples = int(num_samples)
-        if num_samples < 0:
-            raise ValueError(f"num_samples must be >= 0, got {num_samples}")
-        self.start_rx()
-        out = self._ring.read(num_samples, timeout)
-        if out.size < num_samples:
-            if self._rx_error is not None and out.size == 0:
-                raise self._rx_error
-            if self._rx_error is None:
-                self.stats.timeouts += 1
-        return out
-
     def flush_rx(self) -> int:
         """Drop samples buffered so far (e.g. after a retune); returns how many."""
         return self._ring.clear() if self._ring is not None else 0
@@ -369,11 +352,6 @@ class SoapyRadio(Radio):
     def rx_time_ns(self) -> int | None:
         """Device time (ns) just after the newest received sample (devices with HAS_TIME)."""
         return self._last_rx_time_ns
-
-    @property
-    def rx_error(self) -> RadioError | None:
-        """Why the receive thread stopped, or ``None`` while it runs."""
-        return self._rx_error
 
     # -- transmit ----------------------------------------------------------------------------
     def transmit(self, iq: np.ndarray, *, timeout: float = 5.0) -> None:
