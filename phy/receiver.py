@@ -24,7 +24,7 @@ from . import fec
 from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, equalize, estimate_channel, layout, refine_noise
+from .estimation import ChannelEstimate, equalize, estimate_channel, refine_noise
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
@@ -361,7 +361,6 @@ class StreamingReceiver:
             num_ofdm_symbols=hs + nsym,
         )
         if header.kind == "analog":
-            slots = nsym * cfg.num_data_subcarriers
             sel = analog_interleaver(nsym, cfg.num_data_subcarriers)[: header.length]
             self.stats["frames_ok"] += 1
             return Frame(

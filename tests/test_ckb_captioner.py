@@ -2,19 +2,13 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from tiny_ckb import make_tiny_blip
 from vlmcsc.model.ckb import Captioner
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ loaded offline: sizes, seeding, batching, options and input checks."""
 
 import numpy as np
 import pytest
-import torch
 
 from tiny_ckb import SD_IMAGE_SIZE, make_tiny_sd
 from vlmcsc.model.ckb import ImageGenerator
@@ -11,12 +10,7 @@ from vlmcsc.model.ckb import ImageGenerator
 PROMPTS = ["a dog runs on the grass", "a red car in the street", "two cats"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

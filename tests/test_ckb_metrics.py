@@ -13,12 +13,7 @@ from tiny_ckb import make_tiny_classifier, make_tiny_clip
 from vlmcsc.model import image_metrics as im
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
