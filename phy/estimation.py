@@ -62,6 +62,24 @@ class Layout:
         # column of k in the table [conj(z^K) .. conj(z), 1, z .. z^K]
         self.kd_int_max = int(self.kd_max)
         self.kd_col = (cfg.data_subcarriers + self.kd_int_max).astype(np.intp)
+        # matching pursuit: gram submatrix and ridge_f / f columns of a chosen tap set (the same
+        # few sets recur from frame to frame), keyed by the index bytes
+        self.tap_sets: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # box filters (edge samples repeated) of the common-phase smoothing, [n, n] per (n, half)
+        self.boxes: dict[tuple[int, int], np.ndarray] = {}
+        self.aranges: dict[int, np.ndarray] = {}
+
+    def tap_set(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(gram[idx][:, idx], ridge_f[:, idx], f[:, idx]) for the tap indices ``idx``."""
+        key = idx.tobytes()
+        got = self.tap_sets.get(key)
+        if got is None:
+            if len(self.tap_sets) >= 512:
+                self.tap_sets.clear()
+            got = self.tap_sets[key] = (
+                self.gram.take(idx, 0).take(idx, 1), self.ridge_f.take(idx, 1), self.f.take(idx, 1)
+            )
+        return got
 
 
 @functools.lru_cache(maxsize=16)
@@ -91,6 +109,17 @@ class ChannelEstimate:
     snr: float  # linear Es/N0 per data RE
     est_err: float  # variance of the channel-estimate error relative to noise (for noise_var)
     num_taps: int = 0  # taps kept by the smoother
+    # (h on the pilots, h on the data subcarriers, |h_data|^2 + 1e-30, 1 / h_data): h is fixed
+    # once estimated, so header, noise refinement and payload share them (see :meth:`parts`)
+    _parts: tuple | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def parts(self, lay: "Layout") -> tuple:
+        """``(h[ip], h[idd], |h[idd]|^2 + 1e-30, 1 / h[idd])``, computed once per estimate."""
+        got = self._parts
+        if got is None:
+            hd = self.h[lay.idd]
+            got = self._parts = (self.h[lay.ip], hd, hd.real * hd.real + hd.imag * hd.imag + 1e-30, 1.0 / hd)
+        return got
 
 
 def _solve_small(g: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -125,7 +154,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
         if any_chosen:
             power[chosen] = 0.0
         over = power > limit
-        if not over.any():
+        if not np.logical_or.reduce(over):  # (ndarray.any's Python wrapper costs more)
             if any_chosen:
                 break
             over[power.argmax()] = True  # nothing above the noise: keep the strongest tap
@@ -136,15 +165,16 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
         any_chosen = True
         idx = chosen.nonzero()[0]
         rhs = b[idx]
+        cols = lay.tap_set(idx)  # (gram block, ridge_f columns, f columns), cached per tap set
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
             x = rhs / lay.u
         else:
-            x = _solve_small(lay.gram.take(idx, 0).take(idx, 1), rhs)  # take: 2-D fancy indexing costs 3x
+            x = _solve_small(cols[0], rhs)
         if p + 1 < passes:
-            taps = t0 - matvec(lay.ridge_f.take(idx, 1), x)
+            taps = t0 - matvec(cols[1], x)
     if idx.size == 1:
         return lay.f[:, idx[0]] * x[0], 1
-    return matvec(lay.f.take(idx, 1), x), int(idx.size)
+    return matvec(cols[2], x), int(idx.size)
 
 
 def estimate_channel(
@@ -200,7 +230,7 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
         zf: complex [S, n_data] unbiased equalised header symbols; known: complex [S, n_data].
     """
     lay = layout(cfg)
-    hd = est.h[lay.idd]
+    hd = est.parts(lay)[1]
     # residual on the raw scale; the channel-estimate error and the common-phase error (pilots
     # averaged over ~3 symbols) are part of it: remove their shares
     raw = ((zf - known) * hd).ravel()  # |e|^2 |h|^2 = |e h|^2
@@ -219,12 +249,70 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
 class Equalized:
     data: np.ndarray  # complex128 [S, n_data] equalised data REs (per the equaliser)
     data_unbiased: np.ndarray  # complex128 [S, n_data] ZF-equivalent (unbiased) symbols
-    noise_var: np.ndarray  # float64 [S, n_data] post-equalisation noise variance of ``data``
-    noise_var_unbiased: np.ndarray  # float64 [S, n_data] noise variance of ``data_unbiased``
+    noise_var_row: np.ndarray  # float64 [n_data] post-equalisation noise variance of ``data`` (same every symbol)
+    noise_var_unbiased_row: np.ndarray  # float64 [n_data] noise variance of ``data_unbiased``
     sfo_slope: float  # pilot phase slope per subcarrier per sample of time (rad)
 
+    @property
+    def noise_var(self) -> np.ndarray:
+        """float64 [S, n_data] post-equalisation noise variance of ``data``."""
+        out = np.empty(self.data.shape)  # (np.broadcast_to is slower than filling a small array)
+        out[:] = self.noise_var_row
+        return out
 
+    @property
+    def noise_var_unbiased(self) -> np.ndarray:
+        """float64 [S, n_data] noise variance of ``data_unbiased``."""
+        out = np.empty(self.data.shape)
+        out[:] = self.noise_var_unbiased_row
+        return out
+
+
+class SymbolAxes:
+    """What :func:`equalize` needs about a fixed set of OFDM symbols, computed once per set.
+
+    Args:
+        sym_index: int [S] symbol numbers after the preamble (pilot polarity).
+        sym_time: float [S] symbol-centre time relative to the LTS centre, samples.
+    """
+
+    def __init__(self, sym_index: np.ndarray, sym_time: np.ndarray, cfg: OfdmConfig, train: Training) -> None:
+        lay = layout(cfg)
+        self.index = np.asarray(sym_index)
+        self.time = tt = np.asarray(sym_time, float)
+        self.pilots = train.pilot_table[self.index % train.pilot_table.shape[0]]  # [S, P] +-1
+        self.tk = tt[:, None] * lay.kp  # [S, P]: SFO phase per unit drift
+        self.tmax = float(np.abs(tt).max()) if tt.size else 0.0
+        # the growing SFO fit windows: (symbols, their times, sum t^2 + 1e-30)
+        self.fits = []
+        total = tt.size
+        upto = min(total, 16)
+        while total:
+            t_up = tt[:upto]
+            self.fits.append((upto, t_up, np.dot(t_up, t_up) + 1e-30))
+            if upto == total:
+                break
+            upto = min(total, 4 * upto)
+
+
+_ARANGES: dict[int, np.ndarray] = {}
 _BOXES: dict[int, np.ndarray] = {}
+_BOX_MATS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _box_matrix(n: int, half: int) -> np.ndarray:
+    """complex [n, n]: the (2 half + 1)-tap box sum with the edge samples repeated, as a matrix."""
+    key = (n, half)
+    m = _BOX_MATS.get(key)
+    if m is None:
+        if len(_BOX_MATS) > 64:
+            _BOX_MATS.clear()
+        m = np.zeros((n, n), complex)
+        for i in range(n):
+            for j in range(i - half, i + half + 1):
+                m[i, min(max(j, 0), n - 1)] += 1.0
+        _BOX_MATS[key] = m
+    return m
 
 
 def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
@@ -248,7 +336,12 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
         return np.array(out, complex)
     step = complex(np.vdot(s[:-1], s[1:]))  # sum s[i+1] conj(s[i])
     w = math.atan2(step.imag, step.real)
-    ctrend = np.exp((-1j * w) * np.arange(n))
+    ar = _ARANGES.get(n)
+    if ar is None:
+        if len(_ARANGES) > 64:
+            _ARANGES.clear()
+        ar = _ARANGES[n] = np.arange(n)
+    ctrend = np.exp((-1j * w) * ar)
     rest = s * ctrend
     rest0 = complex(np.add.reduce(rest))
     m0 = abs(rest0) + 1e-30
@@ -257,12 +350,18 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
     spread = float(np.dot(a, a)) / n
     width = 9 if spread < 2.0 / (2.0 * pilot_snr + 1e-30) else 3
     half = min(width // 2, n - 1)
-    box = _BOXES.get(2 * half + 1)
-    if box is None:
-        box = _BOXES[2 * half + 1] = np.ones(2 * half + 1)
-    padded = np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half)
-    smooth = np.convolve(padded, box, "valid") * np.conj(ctrend)
-    return np.conj(smooth) / (np.abs(smooth) + 1e-30)
+    if n <= 64:  # box sum as one small product (edges repeated in the matrix)
+        box_sum = np.dot(_box_matrix(n, half), rest)
+    else:
+        box = _BOXES.get(2 * half + 1)
+        if box is None:
+            box = _BOXES[2 * half + 1] = np.ones(2 * half + 1)
+        padded = np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half)
+        box_sum = np.convolve(padded, box, "valid")
+    # conj(box_sum conj(ctrend)) / |.| = conj(box_sum) ctrend / |.|
+    smooth = np.conj(box_sum)
+    smooth *= ctrend
+    return smooth / (np.abs(smooth) + 1e-30)
 
 
 def equalize(
@@ -275,6 +374,7 @@ def equalize(
     mode: str = "mmse",
     max_sfo_ppm: float = 200.0,
     pilots: np.ndarray | None = None,
+    axes: SymbolAxes | None = None,
 ) -> Equalized:
     """Equalise OFDM symbols and track pilots.
 
@@ -287,31 +387,33 @@ def equalize(
             e.g. for the short header, where the drift is negligible and its estimate noisy).
         pilots: float [S, P] +-1 pilot values of the symbols if the caller has them
             (``train.pilot_table[sym_index % 127]``, the default).
+        axes: :class:`SymbolAxes` of (sym_index, sym_time) if the caller keeps one (then
+            ``sym_index``, ``sym_time`` and ``pilots`` are ignored).
     Returns:
         :class:`Equalized`.
     """
     if mode not in ("zf", "mmse"):
         raise ValueError(f"equalizer must be 'zf' or 'mmse', got {mode!r}")
     lay = layout(cfg)
+    if axes is None:
+        axes = SymbolAxes(sym_index, sym_time, cfg, train)
+        if pilots is not None:
+            axes.pilots = pilots
     kp = lay.kp
-    hp = est.h[lay.ip]
+    hp, hd, h2, inv_hd = est.parts(lay)
     wp = np.conj(hp) / est.noise[lay.ip]  # MRC weights of the pilots: |h|^2 / noise after de-rotation
-    if pilots is None:
-        pilots = train.pilot_table[np.asarray(sym_index) % train.pilot_table.shape[0]]  # [S, P] +-1
     # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
-    r = y.take(lay.bins_p, axis=1) * (pilots * wp)
-    tt = np.asarray(sym_time, float)
+    r = y.take(lay.bins_p, axis=1) * (axes.pilots * wp)
+    nsym = axes.time.size
     drift = 0.0
-    if max_sfo_ppm > 0:
+    if max_sfo_ppm > 0 and nsym:
         # sampling-frequency offset: the pilot phase slope across subcarriers grows linearly in
         # time; one drift rate fitted over the whole block is robust at low SNR. Long frames at
         # large SFO would wrap the outer pilots' phase, so the fit grows over the frame: first
         # 16 symbols, then 4x more on what is left after removing the drift found so far
         bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
-        tk = tt[:, None] * kp  # [S, P]
-        total = len(tt)
-        upto = min(total, 16)
-        while True:
+        tk = axes.tk
+        for upto, t_up, tdot in axes.fits:
             rs = r[:upto] if drift == 0.0 else r[:upto] * np.exp(tk[:upto] * (-1j * drift))
             # phase of each pilot relative to its symbol's common phase, weighted by |pilot|:
             # de-rotating by conj(cpe) unnormalised scales a row's weights by |cpe|, which
@@ -320,20 +422,17 @@ def equalize(
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
             slopes = matvec(wk * resid, kp) / (matvec(wk, lay.kp2) + 1e-30)
-            t_up = tt[:upto]
-            drift += float(np.dot(slopes, t_up) / (np.dot(t_up, t_up) + 1e-30))  # rad/subcarrier/sample
+            drift += float(np.dot(slopes, t_up) / tdot)  # rad/subcarrier/sample
             drift = min(max(drift, -bound), bound)
-            if upto == total:
-                break
-            upto = min(total, 4 * upto)
         if drift != 0.0:
             r = r * np.exp(tk * (-1j * drift))
     # pilot SNR (sum |h|^2 / noise) only matters for the phase-noise smoothing of >= 8 symbols
-    ph = _common_phase(np.add.reduce(r, axis=1), float(np.add.reduce((wp * hp).real)) if len(tt) >= 8 else 0.0)
+    ph = _common_phase(np.add.reduce(r, axis=1), float(np.add.reduce((wp * hp).real)) if nsym >= 8 else 0.0)
     # the SFO phase ramp matters only once it reaches ~1e-3 rad at the band edge
-    if drift != 0.0 and abs(drift) * float(np.abs(tt).max()) * lay.kd_max > 1e-3:
+    if drift != 0.0 and abs(drift) * axes.tmax * lay.kd_max > 1e-3:
         # exp(-j drift t k) for integer k = z^k with z = exp(-j drift t): a cumulative product
         # over |k| (a few ulps) instead of a complex exp per resource element
+        tt = axes.time
         kmax = lay.kd_int_max
         pw = np.empty((tt.size, 2 * kmax + 1), complex)
         pw[:, kmax] = 1.0
@@ -343,16 +442,10 @@ def equalize(
         rot = pw.take(lay.kd_col, axis=1) * ph[:, None]
     else:
         rot = ph[:, None]
-    hd = est.h[lay.idd]
     nd = est.noise[lay.idd] * (1.0 + est.est_err)  # estimate error adds est_err * sigma^2
-    h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
-    zf = y.take(lay.bins_d, axis=1) * rot * (1.0 / hd)
+    zf = y.take(lay.bins_d, axis=1) * rot * inv_hd
     nv_zf1 = nd / h2
-    nv_zf = np.empty(zf.shape)  # (np.broadcast_to is slower than filling a small array)
-    nv_zf[:] = nv_zf1
     if mode == "zf":
-        return Equalized(zf, zf, nv_zf, nv_zf, drift)
+        return Equalized(zf, zf, nv_zf1, nv_zf1, drift)
     g = h2 / (h2 + nd)
-    nv = np.empty(zf.shape)
-    nv[:] = g * nv_zf1
-    return Equalized(zf * g, zf, nv, nv_zf, drift)
+    return Equalized(zf * g, zf, g * nv_zf1, nv_zf1, drift)

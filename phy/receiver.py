@@ -24,7 +24,7 @@ from . import fec
 from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, equalize, estimate_channel, refine_noise
+from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, refine_noise
 from .frame import Frame, Header
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
@@ -102,7 +102,7 @@ class StreamingReceiver:
         hs = cfg.header_symbols
         self._hdr_index = np.arange(hs)
         self._hdr_time = self._sym_time(0, hs)
-        self._hdr_pilots = self._train.pilot_table[self._hdr_index % self._train.pilot_table.shape[0]]
+        self._hdr_axes = SymbolAxes(self._hdr_index, self._hdr_time, cfg, self._train)
         slots = hs * cfg.num_data_subcarriers * bits_per_symbol(cfg.header_modulation)
         self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: 2 * (cfg.header_bits + fec.TAIL)]
         self._hdr_mask = np.zeros(slots, bool)  # slots carrying coded header bits (others: zeros)
@@ -116,7 +116,8 @@ class StreamingReceiver:
         self._hdr_span = 2 * n + hs * cfg.symbol_len
         self._need_extra = self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
         self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
-        self._payload_axes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # nsym -> (index, time)
+        self._payload_axes: dict[int, SymbolAxes] = {}  # nsym -> payload symbol axes
+        self._analog_sel: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # (nsym, length) -> (RE, column)
         # right after a frame the next preamble is often right there: a short first block
         self._block_after_frame = 256
         self.reset()
@@ -286,13 +287,10 @@ class StreamingReceiver:
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)
-        eq = equalize(
-            spec[2:], self._hdr_index, self._hdr_time, est, cfg, self._train, "zf", max_sfo_ppm=0.0,
-            pilots=self._hdr_pilots,
-        )
+        eq = equalize(spec[2:], None, None, est, cfg, self._train, "zf", max_sfo_ppm=0.0, axes=self._hdr_axes)
         m = cfg.header_modulation
         if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
-            llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased, 1e-12)).astype(np.float32).ravel()
+            llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased_row, 1e-12)).astype(np.float32).ravel()
         else:
             llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
         llr = llr_slots[self._hdr_perm]
@@ -340,10 +338,8 @@ class StreamingReceiver:
         if axes is None:
             if len(self._payload_axes) > 32:
                 self._payload_axes.clear()
-            index = np.arange(hs, hs + nsym)
-            pilots = self._train.pilot_table[index % self._train.pilot_table.shape[0]]
-            axes = self._payload_axes[nsym] = (index, self._sym_time(hs, nsym), pilots)
-        eq = equalize(y, axes[0], axes[1], est, cfg, self._train, self.equalizer, self.max_sfo_ppm, pilots=axes[2])
+            axes = self._payload_axes[nsym] = SymbolAxes(np.arange(hs, hs + nsym), self._sym_time(hs, nsym), cfg, self._train)
+        eq = equalize(y, None, None, est, cfg, self._train, self.equalizer, self.max_sfo_ppm, axes=axes)
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
@@ -361,11 +357,18 @@ class StreamingReceiver:
             num_ofdm_symbols=hs + nsym,
         )
         if header.kind == "analog":
-            sel = analog_interleaver(nsym, cfg.num_data_subcarriers)[: header.length]
+            key = (nsym, header.length)
+            got = self._analog_sel.get(key)
+            if got is None:
+                if len(self._analog_sel) > 64:
+                    self._analog_sel.clear()
+                sel = analog_interleaver(nsym, cfg.num_data_subcarriers)[: header.length]
+                got = self._analog_sel[key] = (sel, sel % cfg.num_data_subcarriers)
+            sel, col = got
             self.stats["frames_ok"] += 1
             return Frame(
-                symbols=eq.data.ravel()[sel].astype(np.complex64),
-                noise_var=eq.noise_var.ravel()[sel].astype(np.float32),
+                symbols=eq.data.ravel().take(sel).astype(np.complex64),
+                noise_var=eq.noise_var_row.take(col).astype(np.float32),  # the same every symbol
                 payload=None,
                 evm_db=None,
                 **common,
