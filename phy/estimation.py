@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.linalg.lapack import zposv
 
-from ._numeric import matvec
+from ._numeric import _BLAS_MAX, matvec
 from .config import OfdmConfig
 from .preamble import Training
 
@@ -109,16 +109,16 @@ class ChannelEstimate:
     snr: float  # linear Es/N0 per data RE
     est_err: float  # variance of the channel-estimate error relative to noise (for noise_var)
     num_taps: int = 0  # taps kept by the smoother
-    # (h on the pilots, h on the data subcarriers, |h_data|^2 + 1e-30, 1 / h_data): h is fixed
+    # (h on the pilots, its conjugate, h on the data subcarriers, |h_data|^2 + 1e-30, 1 / h_data): h is fixed
     # once estimated, so header, noise refinement and payload share them (see :meth:`parts`)
     _parts: tuple | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def parts(self, lay: "Layout") -> tuple:
-        """``(h[ip], h[idd], |h[idd]|^2 + 1e-30, 1 / h[idd])``, computed once per estimate."""
+        """``(h[ip], conj(h[ip]), h[idd], |h[idd]|^2 + 1e-30, 1 / h[idd])``, computed once per estimate."""
         got = self._parts
         if got is None:
-            hd = self.h[lay.idd]
-            got = self._parts = (self.h[lay.ip], hd, hd.real * hd.real + hd.imag * hd.imag + 1e-30, 1.0 / hd)
+            hp, hd = self.h[lay.ip], self.h[lay.idd]
+            got = self._parts = (hp, np.conj(hp), hd, hd.real * hd.real + hd.imag * hd.imag + 1e-30, 1.0 / hd)
         return got
 
 
@@ -230,7 +230,7 @@ def refine_noise(est: ChannelEstimate, zf: np.ndarray, known: np.ndarray, cfg: O
         zf: complex [S, n_data] unbiased equalised header symbols; known: complex [S, n_data].
     """
     lay = layout(cfg)
-    hd = est.parts(lay)[1]
+    hd = est.parts(lay)[2]
     # residual on the raw scale; the channel-estimate error and the common-phase error (pilots
     # averaged over ~3 symbols) are part of it: remove their shares
     raw = ((zf - known) * hd).ravel()  # |e|^2 |h|^2 = |e h|^2
@@ -400,8 +400,8 @@ def equalize(
         if pilots is not None:
             axes.pilots = pilots
     kp = lay.kp
-    hp, hd, h2, inv_hd = est.parts(lay)
-    wp = np.conj(hp) / est.noise[lay.ip]  # MRC weights of the pilots: |h|^2 / noise after de-rotation
+    hp, hp_conj, hd, h2, inv_hd = est.parts(lay)
+    wp = hp_conj / est.noise[lay.ip]  # MRC weights of the pilots: |h|^2 / noise after de-rotation
     # pilots de-rotated by the channel, MRC-weighted by |h|^2 / noise: [S, P]
     r = y.take(lay.bins_p, axis=1) * (axes.pilots * wp)
     nsym = axes.time.size
@@ -413,7 +413,9 @@ def equalize(
         # 16 symbols, then 4x more on what is left after removing the drift found so far
         bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size
         tk = axes.tk
+        npil = kp.size
         for upto, t_up, tdot in axes.fits:
+            dot = np.dot if upto * npil <= _BLAS_MAX else matvec  # matvec's own test, inlined
             rs = r[:upto] if drift == 0.0 else r[:upto] * np.exp(tk[:upto] * (-1j * drift))
             # phase of each pilot relative to its symbol's common phase, weighted by |pilot|:
             # de-rotating by conj(cpe) unnormalised scales a row's weights by |cpe|, which
@@ -421,7 +423,7 @@ def equalize(
             rr = rs * np.conj(np.add.reduce(rs, axis=1))[:, None]
             resid = np.arctan2(rr.imag, rr.real)  # ufuncs: np.angle/np.sum wrappers cost more here
             wk = np.abs(rr)
-            slopes = matvec(wk * resid, kp) / (matvec(wk, lay.kp2) + 1e-30)
+            slopes = dot(wk * resid, kp) / (dot(wk, lay.kp2) + 1e-30)
             drift += float(np.dot(slopes, t_up) / tdot)  # rad/subcarrier/sample
             drift = min(max(drift, -bound), bound)
         if drift != 0.0:

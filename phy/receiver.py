@@ -250,7 +250,7 @@ class StreamingReceiver:
         self._pos = abs_sync.lts_start + self._lts_to_payload
         return True
 
-    def _fft_symbols(self, lts: int, cfo: float, first: int, count: int) -> np.ndarray:
+    def _fft_symbols(self, lts: int, cfo: float, first: int, count: int, fine_ph: np.ndarray | None = None) -> np.ndarray:
         """FFTs of ``count`` OFDM symbols after the LTS pair, starting at symbol ``first``; [count, N]."""
         cfg = self.cfg
         n, sl, cp = cfg.fft_size, cfg.symbol_len, cfg.cp_len
@@ -262,7 +262,9 @@ class StreamingReceiver:
         # CFO removal on the FFT windows only (the CP is dropped anyway): the phase of sample m of
         # symbol i is w (start_i + m), one phasor per symbol times one per sample
         w = -2 * np.pi * cfo / n
-        ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), np.exp((1j * w) * self._fine))
+        if fine_ph is None:  # the per-sample phasor exp(j w m), m < N (the header's, if passed)
+            fine_ph = np.exp((1j * w) * self._fine)
+        ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), fine_ph)
         return fft_ortho(win * ph)
 
     def _sym_time(self, first: int, count: int) -> np.ndarray:
@@ -280,7 +282,8 @@ class StreamingReceiver:
         # batched FFT
         win = self._buf[a : a + self._hdr_span].take(self._hdr_gather)
         w = -2 * np.pi * sync.cfo / n
-        spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), np.exp((1j * w) * self._fine)))
+        fine_ph = np.exp((1j * w) * self._fine)  # kept for the payload (same CFO)
+        spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
         est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
@@ -318,7 +321,7 @@ class StreamingReceiver:
             nsym = cfg.payload_symbols_analog(header.length)
         else:
             nsym = cfg.payload_symbols_digital(header.length, header.modulation)
-        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start}
+        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start, "fine_ph": fine_ph}
 
     # -- payload -------------------------------------------------------------------------------
     def _try_payload(self) -> Frame | None:
@@ -333,7 +336,7 @@ class StreamingReceiver:
             return None
         self._pending = None
         self._pos = max(self._pos, end - cfg.cp_len)
-        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym)
+        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p["fine_ph"])
         axes = self._payload_axes.get(nsym)
         if axes is None:
             if len(self._payload_axes) > 32:
