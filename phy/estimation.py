@@ -164,7 +164,7 @@ def _sparse_taps(h_ls: np.ndarray, noise_mean: float, lay: Layout, passes: int =
             chosen |= over
         any_chosen = True
         idx = chosen.nonzero()[0]
-        rhs = b[idx]
+        rhs = b.take(idx)
         cols = lay.tap_set(idx)  # (gram block, ridge_f columns, f columns), cached per tap set
         if idx.size == 1:  # one path (AWGN-like): the gram matrix is the scalar U
             x = rhs / lay.u
@@ -188,7 +188,7 @@ def estimate_channel(
     """
     lay = layout(cfg)
     bins = lay.bins_used
-    y1, y2 = lts1[bins], lts2[bins]
+    y1, y2 = lts1.take(bins), lts2.take(bins)
     h_ls = (y1 + y2) * train.lts_half  # 0.5 x LTS values (+-1): dividing = multiplying
     d = y1 - y2
     raw_noise = 0.5 * (d.real * d.real + d.imag * d.imag)  # each FFT carries noise variance sigma^2
@@ -198,7 +198,7 @@ def estimate_channel(
         # subcarriers): a fractional-delay path then sits on one tap instead of a sinc of them.
         # Small fractions, and low SNR (where the slope is noisy and sinc tails drown in noise
         # anyway), are left alone: a noisy shift would spread a clean tap instead
-        zs = complex(np.vdot(h_ls[lay.pair_lo], h_ls[lay.pair_hi]))  # sum h[k+1] conj(h[k])
+        zs = complex(np.vdot(h_ls.take(lay.pair_lo), h_ls.take(lay.pair_hi)))  # sum h[k+1] conj(h[k])
         delay = -math.atan2(zs.imag, zs.real) * cfg.fft_size / (2 * math.pi)
         frac = delay - round(delay)
         rough_snr = float(np.vdot(h_ls, h_ls).real) / h_ls.size / noise_mean
@@ -439,7 +439,8 @@ def equalize(
         pw = np.empty((tt.size, 2 * kmax + 1), complex)
         pw[:, kmax] = 1.0
         pw[:, kmax + 1 :] = np.exp((-1j * drift) * tt)[:, None]
-        np.cumprod(pw[:, kmax:], axis=1, out=pw[:, kmax:])
+        pos = pw[:, kmax:]
+        pos.cumprod(axis=1, out=pos)  # (the method: np.cumprod's Python wrapper costs more)
         np.conj(pw[:, : kmax : -1], out=pw[:, :kmax])
         rot = pw.take(lay.kd_col, axis=1) * ph[:, None]
     else:

@@ -296,7 +296,7 @@ class StreamingReceiver:
             llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased_row, 1e-12)).astype(np.float32).ravel()
         else:
             llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
-        llr = llr_slots[self._hdr_perm]
+        llr = llr_slots.take(self._hdr_perm)
         hard = fec.hard_decision_int(llr)  # error-free hard decisions: no trellis needed
         exact = hard is not None
         if exact:

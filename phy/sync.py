@@ -34,11 +34,11 @@ def detection_metric(x: np.ndarray, period: int, window: int) -> tuple[np.ndarra
     prod = np.conj(x[:-period]) * x[period:]  # complex64 [n - D]
     cp = np.empty(prod.size + 1, np.complex128)
     cp[0] = 0
-    np.cumsum(prod, out=cp[1:])
+    prod.cumsum(out=cp[1:])  # (the method: np.cumsum's Python wrapper costs more)
     p = cp[window : window + n] - cp[:n]
     e = np.empty(x.size + 1, np.float64)
     e[0] = 0
-    np.cumsum(x.real * x.real + x.imag * x.imag, out=e[1:])
+    (x.real * x.real + x.imag * x.imag).cumsum(out=e[1:])
     ew = e[window:] - e[: e.size - window]  # window energies at every start
     r = 0.5 * (ew[:n] + ew[period : period + n])
     return p.real * p.real + p.imag * p.imag, r * r
@@ -61,12 +61,25 @@ def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
     return math.atan2(p.imag, p.real) * cfg.fft_size / (2 * math.pi * period)
 
 
+_ARANGES: dict[int, np.ndarray] = {}  # sample indices of short segments, by length
+_SHIFT: dict[int, np.ndarray] = {}  # [1, 2, .., n-1, 0]: the next subcarrier, cyclic
+
+
+def _arange(n: int) -> np.ndarray:
+    got = _ARANGES.get(n)
+    if got is None:
+        if len(_ARANGES) > 64:
+            _ARANGES.clear()
+        got = _ARANGES[n] = np.arange(n)
+    return got
+
+
 def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
     """Remove a CFO of ``cfo`` subcarriers from ``x`` whose first sample has stream index ``n0``
     relative to the phase reference; complex128 [n]."""
     w = -2 * np.pi * cfo / fft_size  # rad per sample
     if x.size < 512:
-        return x * np.exp(1j * w * (np.arange(x.size) + n0))
+        return x * np.exp(1j * w * (_arange(x.size) + n0))
     # long segments: outer product of a coarse and a fine phasor (complex exp is the costly
     # part; 2 sqrt(n) of them instead of n)
     blk = 64
@@ -98,10 +111,14 @@ def synchronize(
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
     y = fft_ortho(seg[:n] + seg[n:])
-    z = y * np.conj(np.concatenate([y[1:], y[:1]]))  # y[k] conj(y[k+1]), cyclic
+    shift = _SHIFT.get(n)
+    if shift is None:
+        shift = _SHIFT[n] = np.roll(np.arange(n), -1)
+    z = y * np.conj(y.take(shift))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
-    q = np.abs(matvec(z[idx], train.pair_ref_conj)) / (np.add.reduce(mag[idx], axis=1) + 1e-30)
+    # (take: 2-D fancy indexing costs more)
+    q = np.abs(matvec(z.take(idx), train.pair_ref_conj)) / (np.add.reduce(mag.take(idx), axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
     # alone picks a wrong one about 2 % of the time)
     ref = train.lts_pair_time
