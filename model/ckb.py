@@ -289,20 +289,26 @@ def _register(kind: str):
 _BUILDERS: dict[str, Callable] = {}
 
 
-@_register("blip")
-def _build_blip(model, device, dtype, local_files_only, options):
+def load_transformers_pair(model, processor_cls, model_cls, what, device, dtype, local_files_only):
+    """Load a transformers processor + model pair (safetensors only), frozen, in eval mode on ``device``."""
     import transformers
-    from transformers import BlipForConditionalGeneration, BlipProcessor
 
     def load(source, local_only):
-        processor = BlipProcessor.from_pretrained(source, local_files_only=local_only)
-        net = BlipForConditionalGeneration.from_pretrained(
-            source, **_model_kwargs(transformers, dtype, local_only))
+        processor = processor_cls.from_pretrained(source, local_files_only=local_only)
+        net = model_cls.from_pretrained(source, **_model_kwargs(transformers, dtype, local_only))
         return net, processor
 
-    net, processor = load_pretrained(model, load, "BLIP captioning model", local_files_only=local_files_only)
+    net, processor = load_pretrained(model, load, what, local_files_only=local_files_only)
     net.to(device).eval().requires_grad_(False)
     return net, processor
+
+
+@_register("blip")
+def _build_blip(model, device, dtype, local_files_only, options):
+    from transformers import BlipForConditionalGeneration, BlipProcessor
+
+    return load_transformers_pair(model, BlipProcessor, BlipForConditionalGeneration,
+                                  "BLIP captioning model", device, dtype, local_files_only)
 
 
 @_register("sd")

@@ -23,11 +23,10 @@ import torch
 
 from .ckb import (
     _check_batch_size,
-    _model_kwargs,
     _register,
     get_cached,
     load_image,
-    load_pretrained,
+    load_transformers_pair,
     resolve_device,
     resolve_dtype,
 )
@@ -132,18 +131,10 @@ def ssq(labels: Sequence[int], pred_original: Sequence[int], pred_regenerated: S
 
 @_register("classifier")
 def _build_classifier(model, device, dtype, local_files_only, options):
-    import transformers
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
-    def load(source, local_only):
-        processor = AutoImageProcessor.from_pretrained(source, local_files_only=local_only)
-        net = AutoModelForImageClassification.from_pretrained(
-            source, **_model_kwargs(transformers, dtype, local_only))
-        return net, processor
-
-    net, processor = load_pretrained(model, load, "image classifier", local_files_only=local_files_only)
-    net.to(device).eval().requires_grad_(False)
-    return net, processor
+    return load_transformers_pair(model, AutoImageProcessor, AutoModelForImageClassification,
+                                  "image classifier", device, dtype, local_files_only)
 
 
 class ImageClassifier:
@@ -203,17 +194,10 @@ class ImageClassifier:
 
 @_register("clip")
 def _build_clip(model, device, dtype, local_files_only, options):
-    import transformers
     from transformers import CLIPModel, CLIPProcessor
 
-    def load(source, local_only):
-        processor = CLIPProcessor.from_pretrained(source, local_files_only=local_only)
-        net = CLIPModel.from_pretrained(source, **_model_kwargs(transformers, dtype, local_only))
-        return net, processor
-
-    net, processor = load_pretrained(model, load, "CLIP model", local_files_only=local_files_only)
-    net.to(device).eval().requires_grad_(False)
-    return net, processor
+    return load_transformers_pair(model, CLIPProcessor, CLIPModel, "CLIP model", device, dtype,
+                                  local_files_only)
 
 
 def _features(output) -> torch.Tensor:
