@@ -9,13 +9,15 @@ Pipeline per frame::
     S&C metric (cumsum) > threshold -> peak -> coarse CFO (+-2 sc) -> integer CFO (differential
     correlation, 2 best hypotheses) -> LTS cross-correlation: verification + fine timing (first
     path) -> fine CFO (LTS lag N) -> LS channel + noise (LTS pair), sparse tap smoothing ->
-    header: equalise, pilots, BPSK/QPSK LLR, Viterbi, CRC-16, data-aided noise refinement ->
+    header: equalise, pilots, BPSK/QPSK LLR, Viterbi, CRC-16 (on failure retried with the windows
+    shifted -1, +1, -2 samples), data-aided noise refinement ->
     payload: equalise (ZF/MMSE), pilot CPE + SFO -> de-interleave ->
     analog symbols + noise variance | digital: LLR, Viterbi, CRC-32, EVM
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -120,6 +122,8 @@ class StreamingReceiver:
         self._analog_sel: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # (nsym, length) -> (RE, column)
         # right after a frame the next preamble is often right there: a short first block
         self._block_after_frame = 256
+        # FFT-window shifts (samples) tried after a header CRC failure, in this order
+        self._header_retry_shifts = (-1, 1, -2)
         self.reset()
 
     def reset(self) -> None:
@@ -241,6 +245,20 @@ class StreamingReceiver:
         )
         pending = self._decode_header(abs_sync)
         if pending is None:
+            # under multipath at low SNR the first-path timing is off by a sample or two often
+            # enough to cost the header: retry the FFT windows a little early / late (only after
+            # a CRC failure, so clean frames and noise pay nothing; each retry is one more CRC-16
+            # check, ~2^-16 each on garbage)
+            entry = self.sync_log[-1] if self.sync_log else None
+            for shift in self._header_retry_shifts:
+                retry = dataclasses.replace(abs_sync, lts_start=abs_sync.lts_start + shift)
+                pending = self._decode_header(retry, log=False)
+                if pending is not None:
+                    abs_sync = retry
+                    if entry is not None:
+                        entry.update(snr_db=float(10 * np.log10(pending["est"].snr)), header_ok=True)
+                    break
+        if pending is None:
             self.stats["header_crc_fail"] += 1
             self._pos += d + cfg.short_len
             return True
@@ -273,7 +291,7 @@ class StreamingReceiver:
         # centre of symbol i relative to the centre of the LTS pair, samples
         return cfg.fft_size + idx * cfg.symbol_len + cfg.cp_len + cfg.fft_size / 2
 
-    def _decode_header(self, sync: SyncResult) -> dict | None:
+    def _decode_header(self, sync: SyncResult, log: bool = True) -> dict | None:
         cfg = self.cfg
         n = cfg.fft_size
         a = sync.lts_start - self._base
@@ -286,7 +304,7 @@ class StreamingReceiver:
         spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
         est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
-        if self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
+        if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)

@@ -341,3 +341,30 @@ def test_false_alarm_knob_and_per_subcarrier_noise():
     k = list(cfg.used_subcarriers).index(10)
     far = list(cfg.used_subcarriers).index(-20)
     assert f.noise_per_subcarrier[k] > 5 * f.noise_per_subcarrier[far]
+
+
+def _tdl_frames_found(retry_shifts, snr_db=0.0, nframes=100, seed=1):
+    """Frames decoded through a seeded tdl-like channel (block Rayleigh multipath 1.5 us rms, CFO
+    2.5 subcarriers, SFO 20 ppm, phase noise), one burst at a time behind a noise gap."""
+    cfg = OfdmConfig()
+    tx, rx = FrameTransmitter(cfg), StreamingReceiver(cfg, 1e6)
+    if retry_shifts is not None:
+        rx._header_retry_shifts = retry_shifts
+    ch = ChannelSimulator(snr_db=snr_db, sample_rate=1e6, rms_delay_s=1.5e-6, fading="block", cfo_hz=2.5 * 1e6 / 64,
+                          sfo_ppm=20.0, phase_noise_hz=50.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    found = 0
+    for seq in range(nframes):
+        s = (rng.standard_normal(256) + 1j * rng.standard_normal(256)) / np.sqrt(2)
+        burst = np.concatenate([ch.noise(300), ch.apply(tx.analog_frame(s, seq=seq)), ch.noise(300)])
+        found += sum(f.seq == seq for f in rx.process(burst.astype(np.complex64)))
+    return found, rx.stats
+
+
+def test_tdl_header_retry_finds_more_frames_at_0db():
+    # seeded: without the header timing retries 48 of these 100 frames decode, with them 52
+    base, _ = _tdl_frames_found((), nframes=100, seed=1)
+    found, stats = _tdl_frames_found(None, nframes=100, seed=1)
+    assert found >= base + 2, (found, base)
+    assert found >= 50, (found, base, stats)
+    assert stats["header_ok"] == found and stats["header_crc_fail"] + stats["sync_rejects"] < stats["detections"]
