@@ -67,36 +67,26 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
     ch = ChannelSimulator(
         snr_db=20, cfo_hz=25e3, sfo_ppm=20, rms_delay_s=0.5e-6, timing_offset=0.3, phase_noise_hz=10, seed=3
     )
-    stream = np.concatenate([ch.noise(500), ch.apply(stream), ch.noise(500)])
-    decoded = []
 
-    def run_frames():
-        decoded.clear()
-        decoded.extend(_feed(StreamingReceiver(cfg), stream, 8192))
+    def impaired_and_timed(frames: np.ndarray, repeats: int) -> tuple[np.ndarray, list, float]:
+        """Impair a back-to-back frame stream, then the best CPU time to decode it (and the frames)."""
+        impaired = np.concatenate([ch.noise(500), ch.apply(frames), ch.noise(500)])
+        decoded = []
 
-    t_frames = _best_time(run_frames, 3)
+        def run():
+            decoded[:] = _feed(StreamingReceiver(cfg), impaired, 8192)
+
+        return impaired, decoded, _best_time(run, repeats)
+
+    stream, decoded, t_frames = impaired_and_timed(stream, 3)
     # long frames (4800 symbols): the fixed per-frame cost (~300 small numpy calls) amortised
     nlong = 6 if quick else 20
     lstream = np.concatenate([tx.analog_frame(_qpsk(4800, rng)[0], seq=i) for i in range(nlong)])
-    lstream = np.concatenate([ch.noise(500), ch.apply(lstream), ch.noise(500)])
-    ldec = []
-
-    def run_long():
-        ldec.clear()
-        ldec.extend(_feed(StreamingReceiver(cfg), lstream, 8192))
-
-    t_long = _best_time(run_long, 3)
+    lstream, ldec, t_long = impaired_and_timed(lstream, 3)
     ndig = 20 if quick else 80
     payloads = [bytes(rng.integers(0, 256, 200, dtype=np.uint8)) for _ in range(ndig)]
     dstream = np.concatenate([tx.digital_frame(p, seq=i) for i, p in enumerate(payloads)])
-    dstream = np.concatenate([ch.noise(500), ch.apply(dstream), ch.noise(500)])
-    ddec = []
-
-    def run_digital():
-        ddec.clear()
-        ddec.extend(_feed(StreamingReceiver(cfg), dstream, 8192))
-
-    t_dig = _best_time(run_digital, 2)
+    dstream, ddec, t_dig = impaired_and_timed(dstream, 2)
     return {
         "rx_msps_noise": noise.size / t_noise / 1e6,
         "rx_msps_frames": stream.size / t_frames / 1e6,

@@ -191,6 +191,11 @@ def plot_metric_vs_snr(records: list[dict], path: Path) -> bool:
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def _save(plt, fig, path: Path) -> bool:
+    """Write a figure as PNG and free it; plotters return this (True: a plot was written)."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -226,10 +231,7 @@ def plot_time_series(records: list[dict], path: Path) -> bool:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def plot_cfo(records: list[dict], path: Path, stats: dict[str, dict]) -> bool:
@@ -247,10 +249,7 @@ def plot_cfo(records: list[dict], path: Path, stats: dict[str, dict]) -> bool:
     ax.set_ylabel("estimated CFO (Hz)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def plot_frame_loss(records: list[dict], path: Path) -> bool:
@@ -275,10 +274,7 @@ def plot_frame_loss(records: list[dict], path: Path) -> bool:
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
     ax.set_yticks(range(len(by_source)), list(by_source))
     ax.set_xlabel("sequence number (green decoded, orange failed, red missed)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 # -- summary ---------------------------------------------------------------------------------------
