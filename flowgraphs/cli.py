@@ -64,11 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0 if args.command is None else 2
-    try:
-        return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("\ninterrupted; files written so far are complete", file=sys.stderr)
-        return 130
+    from .guard import run_guarded  # bounds, SIGTERM as Ctrl-C, one-line errors
+
+    return run_guarded(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

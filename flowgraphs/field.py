@@ -18,6 +18,8 @@ from .captions import TestSequence, load_captions
 from .jsonlog import JsonLinesWriter
 from vlmcsc.sdr.radio import RadioError
 
+from .guard import describe
+from .outputs import check_field_outputs, end_log
 from .profile import ProfileError, add_profile_arguments, profile_from_args
 
 
@@ -32,6 +34,7 @@ def _common(parser) -> None:
     parser.add_argument("--system", choices=("semantic", "digital"), help="semantic codec or digital baseline")
     parser.add_argument("--checkpoint", help="codec folder (default: shipped weights)")
     parser.add_argument("--log", help="JSON-lines log (appended, flushed per line)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --sigmf recording")
 
 
 def _extra(args) -> dict:
@@ -67,11 +70,13 @@ def main_tx(args) -> int:
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
+        check_field_outputs(args, profile)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
     log = JsonLinesWriter(args.log) if args.log else None
+    ending = {"interrupted": False}
     frames = profile.test.frames
     t0 = time.monotonic()
     seq = 0
@@ -92,17 +97,18 @@ def main_tx(args) -> int:
                 seq += 1
                 if profile.test.interval_s:
                     time.sleep(profile.test.interval_s)
-            if log:
-                log.write({"type": "end", "role": "tx", "frames": seq, "radio_stats": radio.stats.as_dict()})
     except KeyboardInterrupt:
+        ending["interrupted"] = True
         print(f"\ntx interrupted after {seq} frames", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - radio errors end the run with the reason
-        print(f"vlmcsc tx: {exc}", file=sys.stderr)
+        ending["error"] = describe(exc)
+        print(f"vlmcsc tx: {ending['error']}", file=sys.stderr)
         return 1
     finally:
-        if log:
-            log.close()
+        if log:  # the end record is written however the run ends (Ctrl-C, SIGTERM, a dead radio)
+            end_log(log, {"type": "end", "role": "tx", "frames": seq, "radio_stats": radio.stats.as_dict(),
+                          **ending})
     print(f"tx done: {seq} frames")
     return 0
 
@@ -122,39 +128,66 @@ def add_rx_arguments(parser) -> None:
 
 
 class FieldReceiver:
-    """Decodes PHY frames into per-frame records and notices missed sequence numbers."""
+    """Decodes PHY frames into per-frame records and notices missed sequence numbers.
+
+    Sequence tracking (:class:`.seqtrack.SeqTracker`) survives jumps and restarts without a
+    flood of ``missed`` records; a frame the codec cannot take (an analog frame longer than its
+    ``max_tokens``: another transmitter or codec configuration, a false header) is logged as
+    ``foreign`` and skipped instead of stopping the receiver.
+    """
 
     def __init__(self, codec, text_for, scorer, rx_policy="estimate", rx_fixed_db=10.0) -> None:
         """``text_for(seq) -> str``: what frame ``seq`` carried (e.g. ``TestSequence.text``)."""
-        from .link import LinkReceiver, SeqUnwrapper
+        from .link import LinkReceiver
+        from .seqtrack import SeqTracker
 
         self.codec = codec
         self.text_for = text_for
         self.scorer = scorer
         self.lrx = LinkReceiver(codec, rx_policy, rx_fixed_db)
-        self.unwrap = SeqUnwrapper()
-        self.next_expected = 0
-        self.seen: set[int] = set()
+        self.tracker = SeqTracker()
+
+    @property
+    def next_expected(self) -> int:
+        return self.tracker.next_expected
+
+    @next_expected.setter
+    def next_expected(self, value: int) -> None:  # callers that account for a frame themselves
+        self.tracker.next_expected = int(value)
+        self.tracker.last = int(value) - 1
+
+    @property
+    def seen(self) -> set[int]:
+        """Recent frame numbers already logged (a bounded window)."""
+        return self.tracker._seen
 
     def records(self, frame) -> list[dict]:
         """The records for one frame: 'missed' ones for any gap before it, then the 'frame' one."""
+        decision = self.tracker(frame.seq, frame)
+        out = list(decision.records)
+        if decision.duplicate is not None:
+            out.append({"type": "duplicate", "seq": decision.duplicate})
+        for seq, f in decision.accept:
+            out.append(self._frame_record(seq, f))
+        return out
+
+    def _frame_record(self, seq: int, frame) -> dict:
         from .link import frame_numbers
 
-        seq = self.unwrap(frame.seq)
-        out = []
-        if seq in self.seen:
-            return [{"type": "duplicate", "seq": seq}]
-        for missing in range(self.next_expected, seq):
-            if missing not in self.seen:
-                out.append({"type": "missed", "seq": missing})
-        self.seen.add(seq)
-        self.next_expected = max(self.next_expected, seq + 1)
-        dec = self.lrx.decode(frame)
+        reason = self._foreign_reason(frame)
+        if reason is None:
+            try:
+                dec = self.lrx.decode(frame)
+            except (ValueError, RuntimeError) as exc:  # one odd frame must not stop a field test
+                reason = " ".join(str(exc).split())
+        if reason is not None:
+            return {"type": "foreign", "seq": seq, "kind": getattr(frame, "kind", None), "reason": reason,
+                    **frame_numbers(frame), "start_sample": int(getattr(frame, "start_sample", -1))}
         sent = self.text_for(seq)
         ref = self.codec.normalize(sent)
         received = dec["received"]
         bleu = self.scorer.bleu1(ref, received) if received else 0.0
-        out.append({
+        return {
             "type": "frame", "seq": seq, "system": "semantic" if dec["kind"] == "analog" else "digital",
             **frame_numbers(frame),
             "nam_snr_db": None if dec["nam_snr_db"] is None else round(dec["nam_snr_db"], 4), "bleu1": round(bleu, 4),
@@ -162,15 +195,26 @@ class FieldReceiver:
             (0.0 if self.scorer.similarity_enabled else None),
             "status": dec["status"], "sent": ref, "received": received,
             "start_sample": int(getattr(frame, "start_sample", -1)),
-        })
-        return out
+        }
+
+    def _foreign_reason(self, frame) -> str | None:
+        """Why the codec cannot take this frame (None if it can)."""
+        if getattr(frame, "kind", None) != "analog":
+            return None
+        n = int(np.asarray(frame.symbols).size)
+        spt = int(self.codec.symbols_per_token)
+        limit = int(getattr(self.codec, "max_tokens", 0) or 0)
+        if limit and n // spt > limit:
+            return (f"analog frame carries {n // spt} tokens ({n} symbols), more than the codec's "
+                    f"max_tokens={limit}: another transmitter or codec configuration")
+        return None
 
     def finish(self, expected: int) -> list[dict]:
         """'missed' records for frames ``< expected`` never seen (at the end of a run)."""
-        return [{"type": "missed", "seq": s} for s in range(self.next_expected, expected) if s not in self.seen]
+        return self.tracker.finish(expected)
 
 
-def _open_recorder(path: str, radio, profile):
+def _open_recorder(path: str, radio, profile, overwrite: bool = False):
     try:
         from vlmcsc.sdr.sigmf_io import SigMFRecorder
     except ImportError as exc:
@@ -178,7 +222,7 @@ def _open_recorder(path: str, radio, profile):
     import json
 
     return SigMFRecorder.for_radio(
-        path, radio, description="vlmcsc rx field-test capture",
+        path, radio, description="vlmcsc rx field-test capture", overwrite=overwrite,
         extra={"vlmcsc:profile": json.dumps(profile.to_dict())},
     )
 
@@ -201,10 +245,15 @@ def main_rx(args) -> int:
         cfg = OfdmConfig(**profile.phy)
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
+        check_field_outputs(args, profile)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
-        recorder = _open_recorder(args.sigmf, radio, profile) if args.sigmf else None
-    except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
-        print(f"vlmcsc rx: {exc}", file=sys.stderr)
+        try:
+            recorder = _open_recorder(args.sigmf, radio, profile, args.overwrite) if args.sigmf else None
+        except BaseException:
+            radio.close()
+            raise
+    except (ProfileError, RadioError, ValueError, OSError) as exc:
+        print(f"vlmcsc rx: {describe(exc)}", file=sys.stderr)
         return 2
     scorer = Scorer(similarity=args.similarity)
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
@@ -231,6 +280,7 @@ def main_rx(args) -> int:
                 print(f"rx {record['seq']:5d}  MISSED", flush=True)
 
     interrupted = False
+    failure = None  # one-line reason when the radio or the disk ends the run
     try:
         with radio:
             emit({"type": "start", "role": "rx", "radio": radio.settings(), "profile": profile.to_dict()})
@@ -258,9 +308,11 @@ def main_rx(args) -> int:
                     break
     except KeyboardInterrupt:
         interrupted = True
+    except (RadioError, OSError) as exc:  # device lost, disk full: complete files, one line, rc 1
+        failure = describe(exc)
     finally:
         try:
-            if not interrupted:
+            if not interrupted and failure is None:
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
                     for record in field.records(frame):
@@ -269,12 +321,21 @@ def main_rx(args) -> int:
                 emit(record)
             emit({"type": "end", "role": "rx", "frames": counts["frame"], "frames_ok": counts["ok"],
                   "missed": counts["missed"], "clipped_samples": clipped, "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
-                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted})
+                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted,
+                  **({"error": failure} if failure else {})})
+        except OSError as exc:  # the log's disk is full: what is on disk is whole lines
+            failure = failure or describe(exc)
         finally:
-            if recorder is not None:
-                recorder.close()
+            try:
+                if recorder is not None:
+                    recorder.close()
+            except OSError as exc:
+                failure = failure or describe(exc)
             log.close()
     total = counts["frame"] + counts["missed"]
     print(f"rx done: {counts['ok']} decoded, {counts['frame'] - counts['ok']} failed, {counts['missed']} missed"
           f" of {total}", file=sys.stderr)
+    if failure:
+        print(f"vlmcsc rx: {failure}; log kept {log.lines_kept} records", file=sys.stderr)
+        return 1
     return 130 if interrupted else 0

@@ -8,6 +8,7 @@ lines); :func:`read_jsonl` also tolerates a torn last line from a hard kill.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -48,39 +49,73 @@ class JsonLinesWriter:
         self.path = str(path)
         self.sync_every = int(sync_every)
         self._count = 0
+        self.lines_kept = 0  # records fully on disk (for "how much was kept" messages)
         if self.path == "-":
             self._fh: IO[str] = sys.stdout
             self._own = False
+            self._fd = -1
         else:
             path = Path(self.path)
+            if path.is_dir():
+                raise IsADirectoryError(f"log {self.path!r} is a folder; give a file name")
             path.parent.mkdir(parents=True, exist_ok=True)
-            torn = False
-            if path.is_file() and path.stat().st_size:
+            # raw appends: each record is one os.write of the whole line, so a full disk or a kill
+            # can cut only the line being written, and that one is truncated away again
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fh = None  # type: ignore[assignment]
+            self._own = True
+            size = os.fstat(self._fd).st_size
+            if size:
                 with open(path, "rb") as fh:
                     fh.seek(-1, os.SEEK_END)
                     torn = fh.read(1) != b"\n"
-            self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
-            if torn:  # a killed writer left half a line: end it so our first record stays whole
-                self._fh.write("\n")
-            self._own = True
+                if torn:  # a killed writer left half a line: end it so our first record stays whole
+                    self._append(b"\n")
 
     def write(self, record: dict) -> dict:
         """Write one record (``time`` added if missing); returns the record as written."""
         record = _plain(dict(record))
         record.setdefault("time", round(time.time(), 6))
         line = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
-        self._fh.write(line)  # one call per line: an interrupted process never leaves half a record
-        self._fh.flush()
+        if not self._own:
+            self._fh.write(line)
+            self._fh.flush()
+            return record
+        self._append(line.encode("utf-8"))
         self._count += 1
-        if self._own and self.sync_every and self._count % self.sync_every == 0:
-            os.fsync(self._fh.fileno())
+        self.lines_kept += 1
+        if self.sync_every and self._count % self.sync_every == 0:
+            os.fsync(self._fd)
         return record
 
+    def _append(self, data: bytes) -> None:
+        """Append ``data`` whole or not at all (a partial write is truncated away, then re-raised)."""
+        start = os.fstat(self._fd).st_size
+        done = 0
+        try:
+            while done < len(data):
+                n = os.write(self._fd, data[done:])
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, "no space left on device", self.path)
+                done += n
+        except OSError as exc:
+            if done:
+                try:
+                    os.ftruncate(self._fd, start)
+                except OSError:
+                    pass
+            if exc.filename is None:
+                exc.filename = self.path
+            raise
+
     def close(self) -> None:
-        if self._own and not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+        if self._own and self._fd >= 0:
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> "JsonLinesWriter":
         return self

@@ -16,6 +16,8 @@ records what it receives (and, optionally, what it transmits).
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import hashlib
 import json
 import os
 import threading
@@ -72,20 +74,36 @@ def _plain(value):
 
 
 class SigMFRecorder:
-    """Record a complex64 stream to SigMF (cf32_le), incrementally.
+    """Record a complex64 stream to SigMF (cf32_le), incrementally, at constant cost per frame.
 
-    :param path: base name, or a name ending in ``.sigmf-meta`` / ``.sigmf-data``.
+    :param path: base name, or a name ending in ``.sigmf-meta`` / ``.sigmf-data`` (not a folder).
     :param sample_rate: Hz.
     :param frequency: centre frequency, Hz (``None`` if unknown).
     :param gains: e.g. ``{"rx_gain_db": 40.0, "tx_gain_db": -10.0}`` (stored as ``vlmcsc:<key>``).
     :param hardware: free text for ``core:hw`` (e.g. the radio's backend name).
     :param description: free text for ``core:description``.
     :param extra: more global fields (keys need a namespace, e.g. ``"vlmcsc:profile"``).
-    :param meta_every_s: how often the metadata file is refreshed while recording, s.
-    :param overwrite: replace an existing recording of the same name.
+    :param meta_every_s: how often pending annotations are appended to the metadata file, s.
+    :param overwrite: replace an existing recording of the same name (default: refuse). The old
+        files are unlinked, never truncated, so a process still reading them (a replay of the
+        same capture) keeps its data.
 
+    How it stays cheap and valid: samples are appended to the data file as they come and hashed
+    on the fly (SHA-512); the metadata file is written once with the annotations array last, and
+    each batch of annotations is appended in place just before its closing ``]}`` in one write,
+    so a run cut at any point leaves valid JSON. :meth:`close` only fills the hash into space
+    reserved in the ``global`` object (a full rewrite happens only if annotations arrived out of
+    sample order). Cost per frame does not grow with the number of annotations.
+
+    A full disk (``ENOSPC``/``EFBIG``) stops the recording cleanly: the data are cut back to whole
+    samples, the metadata stay valid, and :class:`OSError` is raised saying how much was kept.
     Use as a context manager, or call :meth:`close` in a ``finally`` block.
+
+    :raises FileExistsError: the recording exists and ``overwrite`` is false.
+    :raises IsADirectoryError: ``path`` names a folder (``--sigmf /tmp/``).
     """
+
+    _PAD = 160  # bytes reserved in "global" for '"core:sha512": "<128 hex>",' (added at close)
 
     def __init__(
         self,
@@ -98,18 +116,28 @@ class SigMFRecorder:
         description: str | None = None,
         extra: dict | None = None,
         meta_every_s: float = 1.0,
-        overwrite: bool = True,
+        overwrite: bool = False,
     ) -> None:
         sigmf = _sigmf()
         if sample_rate is None or not np.isfinite(sample_rate) or sample_rate <= 0:
             raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
         if frequency is not None and (not np.isfinite(frequency) or frequency <= 0):
             raise ValueError(f"frequency must be a positive number of Hz or None, got {frequency!r}")
+        text = os.fspath(path)
+        if not str(text).strip() or str(text).endswith(os.sep) or Path(text).is_dir() \
+                or Path(text).name in ("", ".", ".."):
+            raise IsADirectoryError(f"SigMF path {str(text)!r} is a folder; give a base name such as "
+                                    f"{os.path.join(str(text), 'capture')!r}")
         self.base = sigmf_base(path)
         self.data_path = self.base.with_name(self.base.name + ".sigmf-data")
         self.meta_path = self.base.with_name(self.base.name + ".sigmf-meta")
-        if not overwrite and (self.data_path.exists() or self.meta_path.exists()):
-            raise FileExistsError(f"{self.base} already has a SigMF recording; pass overwrite=True")
+        existing = [p for p in (self.data_path, self.meta_path) if p.exists() or p.is_symlink()]
+        if existing and not overwrite:
+            raise FileExistsError(f"{existing[0]} exists; refusing to overwrite a recording "
+                                  "(pass --overwrite / overwrite=True, or choose another name)")
+        for p in existing:
+            if p.is_dir():
+                raise IsADirectoryError(f"{p} is a folder, not a SigMF file")
         self.base.parent.mkdir(parents=True, exist_ok=True)
         self.sample_rate = float(sample_rate)
         self.frequency = None if frequency is None else float(frequency)
@@ -117,6 +145,8 @@ class SigMFRecorder:
         self._global = {
             sigmf.DATATYPE_KEY: "cf32_le",
             sigmf.SAMPLE_RATE_KEY: self.sample_rate,
+            sigmf.VERSION_KEY: getattr(sigmf, "__specification__", "1.2.0"),
+            sigmf.NUM_CHANNELS_KEY: 1,
             sigmf.RECORDER_KEY: "vlmcsc",
             sigmf.HW_KEY: str(hardware) if hardware else "unknown",
             # our own keys live in the "vlmcsc" namespace, declared as SigMF asks
@@ -130,16 +160,35 @@ class SigMFRecorder:
             if ":" not in key:
                 raise ValueError(f"extra metadata key {key!r} needs a namespace, e.g. 'vlmcsc:{key}'")
             self._global[key] = _plain(value)
-        self._capture = {sigmf.DATETIME_KEY: _utc_now()}
+        self._capture = {sigmf.SAMPLE_START_KEY: 0, sigmf.DATETIME_KEY: _utc_now()}
         if self.frequency is not None:
             self._capture[sigmf.FREQUENCY_KEY] = self.frequency
-        self._annotations: list[tuple[int, int, dict]] = []
+        self._annotations: list[dict] = []  # every annotation, in arrival order
+        self._pending: list[dict] = []  # not yet appended to the metadata file
+        self._last_start = -1
+        self._in_order = True
         self._lock = threading.Lock()
-        self._data = open(self.data_path, "wb")  # noqa: SIM115 - closed in close()
+        self._sha = hashlib.sha512()
         self.num_samples = 0
-        self._last_meta = 0.0
+        self.annotations_dropped = 0  # annotations that could not be written (disk full)
+        self.disk_full = False
         self._closed = False
-        self._write_meta(final=False)
+        self._last_meta = time.monotonic()
+        # unlink, never truncate: a reader of the old files (a replay of this very capture) keeps them
+        for p in existing:
+            p.unlink()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        self._data_fd = os.open(self.data_path, flags, 0o644)
+        try:
+            self._meta_fd = os.open(self.meta_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError:
+            os.close(self._data_fd)
+            raise
+        try:
+            self._write_meta_initial()
+        except OSError:
+            self._give_up()
+            raise
 
     @classmethod
     def for_radio(cls, path, radio: Radio, **kwargs) -> SigMFRecorder:
@@ -153,31 +202,62 @@ class SigMFRecorder:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, iq: np.ndarray) -> None:
-        """Append complex samples (shape ``[n]``); written to disk at once."""
+        """Append complex samples (shape ``[n]``); written to disk at once.
+
+        :raises OSError: disk full (``ENOSPC``/``EFBIG``); the recording is then closed, valid,
+            and holds every whole sample written before.
+        """
         x = np.asarray(iq)
         if x.ndim != 1 or not np.iscomplexobj(x):
             raise TypeError(f"expected 1-D complex samples, got dtype {x.dtype} shape {x.shape}")
+        data = np.ascontiguousarray(x, dtype="<c8").tobytes()
         with self._lock:
             if self._closed:
                 raise SigMFError(f"recording {self.base} is closed")
-            self._data.write(np.ascontiguousarray(x, dtype="<c8").tobytes())
-            self._data.flush()
+            done = 0
+            try:
+                while done < len(data):
+                    n = os.write(self._data_fd, data[done:])
+                    if n <= 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.data_path))
+                    done += n
+            except OSError as exc:
+                keep = done - done % 8  # whole samples only
+                self._sha.update(data[:keep])
+                self.num_samples += keep // 8
+                try:
+                    os.ftruncate(self._data_fd, self.num_samples * 8)
+                except OSError:
+                    pass
+                self.disk_full = exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", 0))
+                self._close_locked()
+                raise OSError(exc.errno, f"{exc.strerror}; recording {self.base} stopped and kept "
+                              f"{self.num_samples} samples, {len(self._annotations) - self.annotations_dropped} "
+                              "annotations", str(self.data_path)) from exc
+            self._sha.update(data)
             self.num_samples += x.size
-            if time.monotonic() - self._last_meta >= self.meta_every_s:
-                self._write_meta(final=False)
+            if self._pending and time.monotonic() - self._last_meta >= self.meta_every_s:
+                self._flush_annotations()
 
     def annotate(self, start: int, length: int, label: str | None = None, **fields) -> None:
         """One annotation over samples ``[start, start+length)`` with ``vlmcsc:<field>`` values."""
         sigmf = _sigmf()
         if start < 0 or length < 0:
             raise ValueError(f"annotation start and length must be >= 0, got {start}, {length}")
-        meta = {f"{NS}:{k}": _plain(v) for k, v in fields.items() if v is not None}
+        ann = {sigmf.SAMPLE_START_KEY: int(start), sigmf.SAMPLE_COUNT_KEY: int(length)}
         if label:
-            meta[sigmf.LABEL_KEY] = str(label)
+            ann[sigmf.LABEL_KEY] = str(label)
+        ann.update({f"{NS}:{k}": _plain(v) for k, v in fields.items() if v is not None})
         with self._lock:
-            self._annotations.append((int(start), int(length), meta))
-            if not self._closed and time.monotonic() - self._last_meta >= self.meta_every_s:
-                self._write_meta(final=False)
+            if self._closed:
+                raise SigMFError(f"recording {self.base} is closed")
+            if int(start) < self._last_start:
+                self._in_order = False  # sorted once, at close
+            self._last_start = max(self._last_start, int(start))
+            self._annotations.append(ann)
+            self._pending.append(ann)
+            if time.monotonic() - self._last_meta >= self.meta_every_s:
+                self._flush_annotations()
 
     def annotate_frame(self, frame, *, status: str | None = None, length: int | None = None,
                        offset: int = 0, cfg=None) -> None:
@@ -201,36 +281,120 @@ class SigMFRecorder:
         )
 
     # -- metadata ------------------------------------------------------------------------------
-    def _write_meta(self, final: bool) -> None:
-        """Write the metadata atomically (temp file + rename): a reader never sees half a file."""
-        sigmf = _sigmf()
-        meta = sigmf.SigMFFile(global_info=dict(self._global))
-        if final and self.num_samples:
-            meta.set_data_file(str(self.data_path))  # computes core:sha512 of the data
-        meta.add_capture(0, metadata=dict(self._capture))
-        for start, length, fields in sorted(self._annotations, key=lambda a: a[0]):
-            meta.add_annotation(start, length, metadata=dict(fields))
-        tmp = self.base.with_name(f".{self.base.name}.tmp{os.getpid()}")
-        meta.tofile(str(tmp), overwrite=True)
-        os.replace(str(tmp) + ".sigmf-meta", self.meta_path)
+    @staticmethod
+    def _dumps(obj) -> str:
+        return json.dumps(obj, allow_nan=False, separators=(", ", ": "))
+
+    def _write_meta_initial(self) -> None:
+        """Header with reserved space for the hash, then an empty annotations array closed by ']}'."""
+        glob = self._dumps(self._global)
+        head = ('{"global": {' + " " * self._PAD + glob[1:] + ', "captures": ['
+                + self._dumps(self._capture) + '], "annotations": [')
+        head_b = head.encode("utf-8")
+        self._pad_pos = len(b'{"global": {')
+        self._tail_pos = len(head_b)  # where the next annotation (or the closing bracket) goes
+        self._first = True
+        _pwrite_all(self._meta_fd, head_b + b"\n]}\n", 0)
+
+    def _flush_annotations(self) -> None:
+        """Append pending annotations in place, in one write; the file stays valid JSON."""
         self._last_meta = time.monotonic()
+        if not self._pending or self.disk_full:
+            return
+        parts = []
+        for ann in self._pending:
+            parts.append(("\n" if self._first and not parts else ",\n") + self._dumps(ann))
+        body = "".join(parts).encode("utf-8")
+        try:
+            _pwrite_all(self._meta_fd, body + b"\n]}\n", self._tail_pos)
+        except OSError:
+            # restore the closing bracket where it was (space that was already the file's)
+            self.annotations_dropped += len(self._pending)
+            self.disk_full = True
+            try:
+                os.ftruncate(self._meta_fd, self._tail_pos)
+                _pwrite_all(self._meta_fd, b"\n]}\n", self._tail_pos)
+            except OSError:
+                pass
+            self._pending = []
+            return
+        self._tail_pos += len(body)
+        self._first = False
+        self._pending = []
+
+    def _finalize_meta(self) -> None:
+        """Add the data's SHA-512 into the reserved space (or rewrite once if out of order)."""
+        sigmf = _sigmf()
+        sha = self._sha.hexdigest() if self.num_samples else None
+        if not self._in_order and not self.disk_full:
+            glob = dict(self._global)
+            if sha:
+                glob[sigmf.SHA512_KEY] = sha
+            anns = sorted(self._annotations, key=lambda a: a[sigmf.SAMPLE_START_KEY])
+            doc = {"global": glob, "captures": [self._capture], "annotations": anns}
+            tmp = self.base.with_name(f".{self.base.name}.tmp{os.getpid()}.sigmf-meta")
+            try:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(self._dumps(doc) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.meta_path)
+                return
+            except OSError:
+                tmp.unlink(missing_ok=True)  # keep the (valid, unsorted) incremental file
+        if sha:
+            field = f'"{sigmf.SHA512_KEY}": "{sha}", '.encode()
+            _pwrite_all(self._meta_fd, field.ljust(self._PAD), self._pad_pos)
+
+    def _give_up(self) -> None:
+        for fd in ("_data_fd", "_meta_fd"):
+            try:
+                os.close(getattr(self, fd))
+            except (OSError, AttributeError):
+                pass
+        self._closed = True
+
+    def _close_locked(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._flush_annotations()
+            try:
+                os.fsync(self._data_fd)
+            except OSError:
+                pass
+            self._finalize_meta()
+            try:
+                os.fsync(self._meta_fd)
+            except OSError:
+                pass
+        finally:
+            for fd in (self._data_fd, self._meta_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     def close(self) -> None:
-        """Flush the data, add the SHA-512 and write the final metadata. Idempotent."""
+        """Write pending annotations, add the SHA-512, close both files. Idempotent."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._data.flush()
-            os.fsync(self._data.fileno())
-            self._data.close()
-            self._write_meta(final=True)
+            self._close_locked()
 
     def __enter__(self) -> SigMFRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    done = 0
+    while done < len(data):
+        n = os.pwrite(fd, data[done:], offset + done)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        done += n
 
 
 class ReplayRadio(Radio):
