@@ -48,7 +48,7 @@ class Air:
     """
 
     def __init__(self, source: str, sink: str, channel: str = "tdl", snr_db: float = 15.0, seed: int = 1,
-                 gap: int = 400, cfg=None, send_timeout: float = 60.0) -> None:
+                 gap: int = 400, cfg=None, send_timeout: float = 60.0, peer_timeout: float = 30.0) -> None:
         from .channels import make_loopback
 
         self.radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
@@ -65,6 +65,10 @@ class Air:
         self.messages = 0
         self.bad_messages = 0
         self.samples = 0
+        # the receiver's connection state, so that bursts are not queued into a vanished peer
+        from .airwatch import PeerWatch
+
+        self.watch = PeerWatch(self.push, send_timeout=send_timeout, peer_timeout=peer_timeout)
 
     def step(self, timeout: float = 0.2) -> bool:
         """Move one burst through the channel; False if none arrived within ``timeout`` s."""
@@ -74,12 +78,16 @@ class Air:
             return False
         try:
             iq = message_to_iq(self.pull.recv())
-        except ValueError:
-            self.bad_messages += 1  # not complex64: counted and dropped, the air keeps running
+            self.radio.transmit(iq)  # refuses NaN/inf samples
+        except (ValueError, TypeError) as exc:
+            self.bad_messages += 1  # not complex64, or NaN: counted and dropped, the air keeps running
+            if self.bad_messages == 1:
+                print(f"air: warning: bad message dropped ({exc}); further ones are only counted",
+                      file=sys.stderr, flush=True)
             return True
-        self.radio.transmit(iq)
         out = drain_samples(self.radio)
-        self.push.send(iq_to_message(out), copy=False)
+        if not self.watch.send(iq_to_message(out)):
+            return True  # counted as dropped; the watch warns once per outage
         self.messages += 1
         self.samples += out.size
         return True
@@ -89,6 +97,8 @@ class Air:
         ``stop()`` returns True, or Ctrl-C."""
         last = time.monotonic()
         while True:
+            if self.watch.gone_for_good():
+                break
             if self.step():
                 last = time.monotonic()
                 if max_messages and self.messages >= max_messages:
@@ -104,6 +114,7 @@ class Air:
 
     def close(self) -> None:
         # flush the last bursts to the receiver (LINGER) before closing
+        self.watch.close()
         self.pull.close()
         self.push.close()
         self.ctx.term()
@@ -184,6 +195,8 @@ def add_arguments(parser) -> None:
                         help="run a complete rehearsal: rx + tx child processes through this air")
     parser.add_argument("--system", choices=("semantic", "digital"), default="semantic")
     parser.add_argument("--workdir", default="rehearsal", help="logs of --rehearse (default rehearsal/)")
+    parser.add_argument("--peer-timeout", type=float, default=30.0,
+                        help="exit (code 1) when the receiver has been gone this many seconds (default 30)")
 
 
 def main(args) -> int:
@@ -198,7 +211,7 @@ def main(args) -> int:
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1
-    air = Air(args.source, args.sink, args.channel, args.snr, args.seed)
+    air = Air(args.source, args.sink, args.channel, args.snr, args.seed, peer_timeout=args.peer_timeout)
     print(f"air: {args.source} -> {args.channel} @ {args.snr} dB -> {args.sink} (Ctrl-C to stop)", flush=True)
     try:
         air.run(idle_exit=args.idle_exit)
@@ -206,5 +219,9 @@ def main(args) -> int:
         pass
     finally:
         air.close()
-    print(f"air: {air.messages} bursts, {air.samples} samples, {air.bad_messages} bad messages dropped")
+    print(f"air: {air.messages} bursts, {air.samples} samples, {air.bad_messages} bad messages dropped, "
+          f"{air.watch.dropped} bursts dropped without a receiver")
+    if air.watch.gone_for_good():
+        print(f"vlmcsc air: {air.watch.reason()}", file=sys.stderr)
+        return 1
     return 0

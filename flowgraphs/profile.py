@@ -222,6 +222,9 @@ class Profile:
         snr = self.channel.get("snr_db")
         if snr is not None and (not isinstance(snr, (int, float)) or not math.isfinite(snr)):
             raise ProfileError(f"{src}: channel.snr_db must be a number of dB, got {snr!r}")
+        _check_bounds(self)
+        _check_phy(self.phy, src)
+        _check_channel(self.channel, src)
 
     # -- helpers --------------------------------------------------------------------------------
     def tx_snr_at(self, t_s: float) -> float:
@@ -231,6 +234,89 @@ class Profile:
             if t_s >= start:
                 value = float(snr)
         return float(value)
+
+
+# upper bounds that keep a typo from eating the machine (the backends check device ranges again)
+_RADIO_BOUNDS = {"frequency_hz": (0.0, 1e11), "sample_rate_hz": (0.0, 1e9), "bandwidth_hz": (0.0, 1e10),
+                 "tx_gain_db": (-200.0, 200.0), "rx_gain_db": (-200.0, 200.0)}
+_CHANNEL_BOUNDS = {"num_taps": (1, 256), "leading_noise": (0, 10**8), "adc_bits": (1, 32), "seed": (0, 2**32 - 1),
+                   "snr_db": (-50.0, 200.0)}
+_MAX_SCHEDULE = 10_000
+
+
+def _check_bounds(p: "Profile") -> None:
+    src = p.source
+    for key, (lo, hi) in _RADIO_BOUNDS.items():
+        value = getattr(p.radio, key)
+        if value is not None and not lo <= value <= hi:
+            raise ProfileError(f"{src}: radio.{key} must be in [{lo:g}, {hi:g}], got {value!r}")
+    t = p.test
+    if t.frames > 10**9:
+        raise ProfileError(f"{src}: test.frames must be <= 1e9 (0 = until Ctrl-C), got {t.frames}")
+    if not 0 <= t.seed <= 2**32 - 1:
+        raise ProfileError(f"{src}: test.seed must be in [0, 2**32-1], got {t.seed}")
+    if t.interval_s > 1e5:
+        raise ProfileError(f"{src}: test.interval_s must be <= 1e5 s, got {t.interval_s!r}")
+    if len(p.snr.tx_schedule) > _MAX_SCHEDULE:
+        raise ProfileError(f"{src}: snr.tx_schedule has more than {_MAX_SCHEDULE} steps")
+    for i, (_t, snr) in enumerate(p.snr.tx_schedule):
+        if not -30 <= snr <= 60:
+            raise ProfileError(f"{src}: snr.tx_schedule[{i}] SNR must be a dB value in [-30, 60], got {snr!r}")
+
+
+def _scalar_section(values: dict, section: str, src: str) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            raise ProfileError(f"{src}: {section}.{key} is a nested table; [{section}] takes plain values only")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ProfileError(f"{src}: {section}.{key} must be a finite number, got {value!r}")
+
+
+def _check_phy(phy: dict, src: str) -> None:
+    """[phy] keys must be OfdmConfig's and build a working config (the PHY validates values)."""
+    _scalar_section(phy, "phy", src)
+    if not phy:
+        return
+    import dataclasses as _dc
+
+    from vlmcsc.phy import OfdmConfig
+
+    names = [f.name for f in _dc.fields(OfdmConfig) if f.init]
+    for key in phy:
+        if key not in names:
+            raise ProfileError(f"{src}: unknown key phy.{key}; valid keys: {', '.join(names)}")
+    try:
+        OfdmConfig(**phy)
+    except (TypeError, ValueError) as exc:
+        raise ProfileError(f"{src}: [phy] {' '.join(str(exc).split())}") from exc
+
+
+def _check_channel(channel: dict, src: str) -> None:
+    """[channel] keys must be ChannelSimulator's (or a preset name / cfo_subcarriers), bounded."""
+    _scalar_section(channel, "channel", src)
+    import inspect
+
+    from vlmcsc.phy.channel import ChannelSimulator
+
+    from .channels import CHANNEL_PRESETS
+
+    names = set(inspect.signature(ChannelSimulator.__init__).parameters) - {"self", "config", "sample_rate"}
+    names |= {"preset", "cfo_subcarriers"}
+    for key, value in channel.items():
+        if key not in names:
+            raise ProfileError(f"{src}: unknown key channel.{key}; valid keys: {', '.join(sorted(names))}")
+        if key == "preset":
+            if value not in CHANNEL_PRESETS:
+                raise ProfileError(f"{src}: channel.preset must be one of {', '.join(CHANNEL_PRESETS)}, got {value!r}")
+            continue
+        if key in _CHANNEL_BOUNDS and value is not None:
+            lo, hi = _CHANNEL_BOUNDS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise ProfileError(f"{src}: channel.{key} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+            if isinstance(lo, int) and float(value) != int(value):
+                raise ProfileError(f"{src}: channel.{key} must be an integer, got {value!r}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 1e12:
+            raise ProfileError(f"{src}: channel.{key} is out of any sensible range, got {value!r}")
 
 
 def _fill_section(cls, values: dict, where: str):

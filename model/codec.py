@@ -281,6 +281,7 @@ class SemanticCodec:
         if missing:
             raise FileNotFoundError(f"{path} is not a codec checkpoint (missing {', '.join(missing)}); "
                                     "train one with `vlmcsc train` or pass the shipped folder")
+        __import__("vlmcsc.model.checkpoint_check", fromlist=["x"]).check_checkpoint(path, CodecConfig, CodecNet)
         meta = json.loads((path / CONFIG_NAME).read_text())
         cfg = CodecConfig(**meta["model"])
         net = CodecNet(cfg)

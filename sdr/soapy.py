@@ -198,10 +198,57 @@ class SoapyRadio(RingReceiveMixin, Radio):
             raise ValueError(f"direction must be 'rx' or 'tx', got {direction!r}")
         return self._rx_dir if direction == "rx" else self._tx_dir
 
+    def _ranges(self, direction: int, what: str) -> list[tuple[float, float]]:
+        """The device's reported ranges for ``what`` ("gain", "frequency", "sample_rate",
+        "bandwidth") as [(min, max), ...]; empty when the driver reports none."""
+        try:
+            if what == "gain":
+                r = self._dev.getGainRange(direction, self.channel)
+                return [(float(r.minimum()), float(r.maximum()))]
+            getter = {"frequency": self._dev.getFrequencyRange, "sample_rate": self._dev.getSampleRateRange,
+                      "bandwidth": self._dev.getBandwidthRange}[what]
+            out = [(float(r.minimum()), float(r.maximum())) for r in getter(direction, self.channel)]
+            if what == "sample_rate" and not out:
+                out = [(float(v), float(v)) for v in self._dev.listSampleRates(direction, self.channel)]
+            return out
+        except Exception:  # noqa: BLE001 - a driver without range reporting: nothing to check against
+            return []
+
+    def _check_in_range(self, direction: int, what: str, value: float, unit: str) -> None:
+        """Refuse ``value`` outside every range the device reports (radio safety: a gain of 1000
+        or a typo of 400 for -40 must not transmit at full scale)."""
+        ranges = self._ranges(direction, what)
+        if not ranges:
+            return
+        tol = 1e-9 * max(1.0, abs(value))
+        if any(lo - tol <= value <= hi + tol for lo, hi in ranges):
+            return
+        side = "TX" if direction == self._tx_dir else "RX"
+        shown = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in ranges[:4]) + (" ..." if len(ranges) > 4 else "")
+        raise RadioError(f"{self.name}: the device refused a setting: {side} {what} {value:g} {unit} is "
+                         f"outside the device's range {shown} {unit}")
+
     def _apply_settings(self) -> None:
+        """Range-check every setting against what the device reports, set it, read it back.
+
+        The read-back values replace the requested ones (gains and rates are quantised or
+        clamped by drivers); both are kept in :attr:`requested` / :meth:`settings` for the log.
+        """
         self._check_open()
+        requested = {k: getattr(self, k) for k in self._SETTING_KEYS}
         with self._lock:
             try:
+                for d in (self._rx_dir, self._tx_dir):
+                    if self.sample_rate is not None:
+                        self._check_in_range(d, "sample_rate", self.sample_rate, "S/s")
+                    if self.frequency is not None:
+                        self._check_in_range(d, "frequency", self.frequency, "Hz")
+                    if self.bandwidth is not None:
+                        self._check_in_range(d, "bandwidth", self.bandwidth, "Hz")
+                if self.rx_gain_db is not None:
+                    self._check_in_range(self._rx_dir, "gain", self.rx_gain_db, "dB")
+                if self.tx_gain_db is not None:
+                    self._check_in_range(self._tx_dir, "gain", self.tx_gain_db, "dB")
                 for d in (self._rx_dir, self._tx_dir):
                     if self.sample_rate is not None:
                         self._dev.setSampleRate(d, self.channel, self.sample_rate)
@@ -213,12 +260,24 @@ class SoapyRadio(RingReceiveMixin, Radio):
                     self._dev.setGain(self._rx_dir, self.channel, self.rx_gain_db)
                 if self.tx_gain_db is not None:
                     self._dev.setGain(self._tx_dir, self.channel, self.tx_gain_db)
+            except RadioError:
+                raise
             except Exception as exc:  # noqa: BLE001
                 raise RadioError(f"{self.name}: the device refused a setting: {exc}") from exc
-            # read back what the hardware actually chose (rates and gains are quantised)
+            # read back what the hardware actually chose (rates and gains are quantised or clamped)
             self.sample_rate = float(self._dev.getSampleRate(self._rx_dir, self.channel))
             if self.frequency is not None:
                 self.frequency = float(self._dev.getFrequency(self._rx_dir, self.channel))
+            if self.rx_gain_db is not None:
+                self.rx_gain_db = float(self._dev.getGain(self._rx_dir, self.channel))
+            if self.tx_gain_db is not None:
+                self.tx_gain_db = float(self._dev.getGain(self._tx_dir, self.channel))
+            if self.bandwidth is not None:
+                try:
+                    self.bandwidth = float(self._dev.getBandwidth(self._rx_dir, self.channel))
+                except Exception:  # noqa: BLE001 - drivers without a bandwidth read-back
+                    pass
+        self.requested = requested
         if self._ring is not None:
             # samples already buffered were taken with the old settings
             self._ring.clear()
@@ -262,7 +321,9 @@ class SoapyRadio(RingReceiveMixin, Radio):
             self._dev.setAntenna(self._direction(direction), self.channel, name)
 
     def settings(self) -> dict:
+        """The read-back settings (what the device set), plus ``requested`` (what was asked)."""
         out = super().settings()
+        out["requested"] = dict(getattr(self, "requested", {}) or {})
         out["has_time"] = self.has_time
         try:
             out["rx_gain_stages"] = self.gain_stages("rx")
