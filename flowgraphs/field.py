@@ -66,11 +66,11 @@ def main_tx(args) -> int:
         extra = _extra(args) | {"radio.tx_gain_db": args.tx_gain, "snr.tx_snr_db": args.snr,
                                 "test.interval_s": args.interval}
         profile = profile_from_args(args, extra)
+        check_field_outputs(args, profile)  # before anything slow is loaded or any file opened
         cfg = OfdmConfig(**profile.phy)
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
-        check_field_outputs(args, profile)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
@@ -242,10 +242,10 @@ def main_rx(args) -> int:
         if args.nam_snr is not None:
             extra |= {"snr.rx_policy": "fixed", "snr.rx_fixed_db": args.nam_snr}
         profile = profile_from_args(args, extra)
+        check_field_outputs(args, profile)  # before anything slow is loaded or any file opened
         cfg = OfdmConfig(**profile.phy)
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
-        check_field_outputs(args, profile)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         try:
             recorder = _open_recorder(args.sigmf, radio, profile, args.overwrite) if args.sigmf else None

@@ -444,6 +444,9 @@ class ReplayRadio(Radio):
                 f"({sample_bytes} bytes each): the recording is truncated; pass "
                 "allow_truncated=True to play its complete samples"
             )
+        if nbytes == 0 and g.get(sigmf.SHA512_KEY):
+            raise SigMFError(f"{self.data_path} is empty (0 bytes) but {self.meta_path.name} carries a "
+                             "checksum of recorded data: the data file was truncated or replaced")
         check = verify and sigmf.SHA512_KEY in g and nbytes and not nbytes % sample_bytes
         try:
             self._file = sigmf.SigMFFile(metadata=meta)
