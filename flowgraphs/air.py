@@ -203,7 +203,8 @@ def main(args) -> int:
     from .channels import CHANNEL_PRESETS
 
     if args.channel not in CHANNEL_PRESETS:
-        print(f"vlmcsc air: unknown channel {args.channel!r}; presets: {', '.join(CHANNEL_PRESETS)}")
+        print(f"vlmcsc air: unknown channel {args.channel!r}; presets: {', '.join(CHANNEL_PRESETS)}",
+              file=sys.stderr)
         return 2
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,

@@ -50,6 +50,10 @@ def run_guarded(args) -> int:
         return EXIT_INTERRUPTED
     except SystemExit:
         raise
+    except MemoryError:
+        print(f"{name}: error: out of memory; a value (grid size, frame count, sequence number) is too large",
+              file=sys.stderr)
+        return EXIT_FAILURE
     except (InputError, ValueError, TypeError, LookupError, OSError, RuntimeError, ImportError) as exc:
         if os.environ.get("VLMCSC_DEBUG"):
             traceback.print_exc()

@@ -59,6 +59,8 @@ class JsonLinesWriter:
             if path.is_dir():
                 raise IsADirectoryError(f"log {self.path!r} is a folder; give a file name")
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._created = not path.exists()
+            self._failed = False
             # raw appends: each record is one os.write of the whole line, so a full disk or a kill
             # can cut only the line being written, and that one is truncated away again
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -99,6 +101,7 @@ class JsonLinesWriter:
                     raise OSError(errno.ENOSPC, "no space left on device", self.path)
                 done += n
         except OSError as exc:
+            self._failed = True
             if done:
                 try:
                     os.ftruncate(self._fd, start)
@@ -114,8 +117,14 @@ class JsonLinesWriter:
                 os.fsync(self._fd)
             except OSError:
                 pass
+            empty = os.fstat(self._fd).st_size == 0
             os.close(self._fd)
             self._fd = -1
+            if empty and self._created and self._failed:  # nothing could be written: leave no empty file
+                try:
+                    os.unlink(self.path)
+                except OSError:
+                    pass
 
     def __enter__(self) -> "JsonLinesWriter":
         return self

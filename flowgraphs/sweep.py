@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import multiprocessing as mp
 import os
+import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -189,7 +190,7 @@ def main(args) -> int:
     try:
         snrs = parse_snr_list(args.snr)
     except ValueError as exc:
-        print(f"vlmcsc sweep: {exc}")
+        print(f"vlmcsc sweep: {exc}", file=sys.stderr)
         return 2
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
