@@ -27,7 +27,7 @@ import numpy as np
 import zmq
 
 from .jsonlog import read_jsonl
-from .zmq_radio import iq_to_message, message_to_iq
+from vlmcsc.sdr.zmq_radio import iq_to_message, message_to_iq
 
 
 def free_port() -> int:
@@ -184,6 +184,7 @@ def add_arguments(parser) -> None:
                         help="run a complete rehearsal: rx + tx child processes through this air")
     parser.add_argument("--system", choices=("semantic", "digital"), default="semantic")
     parser.add_argument("--workdir", default="rehearsal", help="logs of --rehearse (default rehearsal/)")
+    parser.add_argument("--dashboard", metavar="[HOST:]PORT", help="with --rehearse: the receiver serves the live dashboard")
 
 
 def main(args) -> int:
@@ -194,7 +195,7 @@ def main(args) -> int:
         return 2
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
-                          verbose=True)
+                          verbose=True, extra_rx=["--dashboard", args.dashboard] if args.dashboard else None)
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1

@@ -21,9 +21,14 @@ from vlmcsc.sdr.radio import RadioError
 from .profile import ProfileError, add_profile_arguments, profile_from_args
 
 
+_RADIO_HELP = ("radio spec: loopback | soapy:driver=... | pluto:ip:192.168.2.1[,kernel_buffers=N] | "
+               "replay:FILE.sigmf-meta (rx) | sigmf:FILE (tx file sink) | zmq:tcp://HOST:PORT | "
+               "zmq+pub:tcp://HOST:PORT (see vlmcsc.sdr.RADIO_SPECS)")
+
+
 def _common(parser) -> None:
     add_profile_arguments(parser)
-    parser.add_argument("--radio", help="loopback | zmq:tcp://127.0.0.1:5555 | soapy:driver=... | pluto:ip:...")
+    parser.add_argument("--radio", help=_RADIO_HELP)
     parser.add_argument("--freq", type=float, help="centre frequency, Hz (required for real radios)")
     parser.add_argument("--rate", type=float, help="sample rate, Hz")
     parser.add_argument("--frames", type=int, help="frames to send / expect (0 = until Ctrl-C)")
@@ -118,7 +123,12 @@ def add_rx_arguments(parser) -> None:
     parser.add_argument("--sigmf", help="also record the received IQ to this SigMF file (base name)")
     parser.add_argument("--similarity", action=__import__("argparse").BooleanOptionalAction, default=True,
                         help="score sentence similarity (loads a small sentence model)")
-    parser.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout, no status line")
+    parser.add_argument("--json", action="store_true", help="JSON lines on stdout instead of readable lines")
+    parser.add_argument("--dashboard", metavar="[HOST:]PORT",
+                        help="serve the live dashboard (web page) on this port; 127.0.0.1 unless HOST given")
+    parser.add_argument("--dashboard-hold", type=float, default=0.0, metavar="S",
+                        help="keep serving the dashboard S seconds after the run ends")
 
 
 class FieldReceiver:
@@ -190,7 +200,8 @@ def main_rx(args) -> int:
 
     from .link import load_codec, make_receiver
     from .radios import open_radio
-    from .scoring import Scorer
+    from .rxlive import ClipCounter, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs, radio_drops
+    from .scoring import Scorer, format_summary, summarize
 
     torch.set_num_threads(1)
     try:
@@ -201,59 +212,90 @@ def main_rx(args) -> int:
         cfg = OfdmConfig(**profile.phy)
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
+        # every model is loaded before the radio streams: a load mid-run drops millions of samples
+        scorer = Scorer(similarity=args.similarity).preload()
+        dashboard = None
+        if getattr(args, "dashboard", None):
+            from .dashboard import start_dashboard
+
+            dashboard = start_dashboard(args.dashboard, title="vlmcsc rx", sample_rate=profile.radio.sample_rate_hz)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         recorder = _open_recorder(args.sigmf, radio, profile) if args.sigmf else None
-    except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
+    except (ProfileError, RadioError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"vlmcsc rx: {exc}", file=sys.stderr)
         return 2
-    scorer = Scorer(similarity=args.similarity)
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
     receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
-    log = JsonLinesWriter(args.log or "-")
+    # JSON records: to the --log file, or to stdout with --json; readable lines otherwise
+    log = JsonLinesWriter(args.log) if args.log else (JsonLinesWriter("-") if args.json else None)
+    live = LiveStatus(out=None if (args.quiet or (args.json and not args.log)) else sys.stdout,
+                      status=not args.quiet)
     expected = profile.test.frames
     counts = {"frame": 0, "missed": 0, "ok": 0}
-    clipped = 0  # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
+    run_records: list[dict] = []
+    # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
+    clip = ClipCounter(checks_clipping(radio))
     last_data = time.monotonic()
     chunk = 16 * cfg.symbol_len
 
     def emit(record: dict) -> None:
-        record = log.write(record)
+        record = log.write(record) if log is not None else record
         if record["type"] in counts:
             counts[record["type"]] += 1
         if record["type"] == "frame" and record["status"] == "ok":
             counts["ok"] += 1
-        if not args.quiet and args.log:
-            if record["type"] == "frame":
-                snr = record["snr_db"] if record["snr_db"] is not None else float("nan")
-                print(f"rx {record['seq']:5d}  snr {snr:5.1f} dB  bleu1 {record['bleu1']:.2f}  "
-                      f"{record['status']:>5}  {record['received']}", flush=True)
-            elif record["type"] == "missed":
-                print(f"rx {record['seq']:5d}  MISSED", flush=True)
+        if record["type"] in ("frame", "missed"):
+            run_records.append(record)
+            live.frame(record)
+            if dashboard is not None:
+                dashboard.add_record(record)
+        if record["type"] == "missed" and not finishing:
+            live.warn(f"frame {record['seq']} lost (sequence gap)")
+
+    def handle(frame) -> None:  # runs in the worker thread: codec + scores off the receive path
+        if dashboard is not None:
+            dashboard.set_frame(frame)
+        for record in field.records(frame):
+            emit(record)
 
     interrupted = False
+    finishing = False
+    drops_seen = 0
+    worker = FrameWorker(handle)
     try:
         with radio:
-            emit({"type": "start", "role": "rx", "radio": radio.settings(), "profile": profile.to_dict()})
+            settings = radio.settings()
+            emit({"type": "start", "role": "rx", "radio": settings, "profile": profile.to_dict()})
+            live.start(settings)
             while True:
                 x = radio.receive(chunk, timeout=0.2)
                 now = time.monotonic()
                 if x.size:
                     last_data = now
-                    hits = int(np.count_nonzero(np.maximum(np.abs(x.real), np.abs(x.imag)) >= 0.98))
-                    if hits and not clipped:
-                        print("vlmcsc rx: warning: received samples reach full scale (clipping); "
-                              "lower the RX gain (--rx-gain)", file=sys.stderr, flush=True)
-                    clipped += hits
+                    live.level_dbfs = level_dbfs(x)
+                    if clip(x):
+                        live.warn("received samples reach full scale (clipping); lower the RX gain (--rx-gain)")
                     if recorder is not None:
                         recorder.write(x)
+                    if dashboard is not None:
+                        dashboard.set_iq(x)
                     for frame in receiver.process(x):
                         if recorder is not None:  # the capture marks where each frame starts
-                            span = cfg.frame_len(getattr(frame, "num_ofdm_symbols", 0) or 0)
-                            recorder.annotate_frame(frame, length=span)
-                        for record in field.records(frame):
-                            emit(record)
+                            recorder.annotate_frame(frame, length=frame_span(cfg, frame))
+                        worker.submit(frame)
+                elif getattr(radio, "exhausted", False):
+                    break  # a replayed recording is used up: the run is over
                 elif args.idle_exit and now - last_data > args.idle_exit:
                     break
+                drops = radio_drops(radio.stats)
+                if drops > drops_seen:
+                    live.warn(f"the radio lost {drops - drops_seen} samples (host too slow or buffers too "
+                              "few; frames in them are lost)")
+                    drops_seen = drops
+                live.drops = drops
+                if dashboard is not None:
+                    dashboard.set_stats({"sample_drops": drops, "frames_ok": counts["ok"], "missed": counts["missed"]})
+                live.tick(now)
                 if expected and field.next_expected >= expected:
                     break
     except KeyboardInterrupt:
@@ -263,18 +305,26 @@ def main_rx(args) -> int:
             if not interrupted:
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
-                    for record in field.records(frame):
-                        emit(record)
+                    worker.submit(frame)
+            worker.close()
+            finishing = True
             for record in field.finish(expected):
                 emit(record)
             emit({"type": "end", "role": "rx", "frames": counts["frame"], "frames_ok": counts["ok"],
-                  "missed": counts["missed"], "clipped_samples": clipped, "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
-                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted})
+                  "missed": counts["missed"], "clipped_samples": clip.samples, "sample_drops": drops_seen,
+                  "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
+                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted,
+                  "summary": summarize(run_records)})
         finally:
+            live.tick(force=True)
+            live.close()
             if recorder is not None:
                 recorder.close()
-            log.close()
+            if log is not None:
+                log.close()
+            if dashboard is not None:
+                dashboard.close(hold_s=getattr(args, "dashboard_hold", 0.0) or 0.0)
     total = counts["frame"] + counts["missed"]
     print(f"rx done: {counts['ok']} decoded, {counts['frame'] - counts['ok']} failed, {counts['missed']} missed"
-          f" of {total}", file=sys.stderr)
+          f" of {total}\n{format_summary(summarize(run_records))}", file=sys.stderr)
     return 130 if interrupted else 0
