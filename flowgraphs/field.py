@@ -200,7 +200,8 @@ def main_rx(args) -> int:
 
     from .link import load_codec, make_receiver
     from .radios import open_radio
-    from .rxlive import ClipCounter, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs, radio_drops
+    from .rxlive import (ClipCounter, ClockWatch, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs,
+                         radio_drops, streams_in_real_time)
     from .scoring import Scorer, format_summary, summarize
 
     torch.set_num_threads(1)
@@ -236,7 +237,8 @@ def main_rx(args) -> int:
     # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
     clip = ClipCounter(checks_clipping(radio))
     last_data = time.monotonic()
-    chunk = 16 * cfg.symbol_len
+    # ~10 ms of samples per call: small chunks cost more in per-call overhead than they gain in latency
+    chunk = max(16 * cfg.symbol_len, int((profile.radio.sample_rate_hz or 1e6) / 100))
 
     def emit(record: dict) -> None:
         record = log.write(record) if log is not None else record
@@ -259,9 +261,11 @@ def main_rx(args) -> int:
             emit(record)
 
     interrupted = False
+    radio_error = None
     finishing = False
     drops_seen = 0
     worker = FrameWorker(handle)
+    clock = ClockWatch(radio.sample_rate or profile.radio.sample_rate_hz, streams_in_real_time(radio))
     try:
         with radio:
             settings = radio.settings()
@@ -270,6 +274,11 @@ def main_rx(args) -> int:
             while True:
                 x = radio.receive(chunk, timeout=0.2)
                 now = time.monotonic()
+                missing = clock(x.size, now)
+                if missing:
+                    live.warn(f"about {missing} samples never arrived ({missing / clock.rate:.1f} s at the radio's "
+                              "sample rate): the host did not keep up; use more kernel buffers "
+                              "(pluto:...,kernel_buffers=32) or a lower rate")
                 if x.size:
                     last_data = now
                     live.level_dbfs = level_dbfs(x)
@@ -292,7 +301,7 @@ def main_rx(args) -> int:
                     live.warn(f"the radio lost {drops - drops_seen} samples (host too slow or buffers too "
                               "few; frames in them are lost)")
                     drops_seen = drops
-                live.drops = drops
+                live.drops = drops + clock.lost
                 if dashboard is not None:
                     dashboard.set_stats({"sample_drops": drops, "frames_ok": counts["ok"], "missed": counts["missed"]})
                 live.tick(now)
@@ -300,6 +309,9 @@ def main_rx(args) -> int:
                     break
     except KeyboardInterrupt:
         interrupted = True
+    except RadioError as exc:  # the radio went away mid-run: say so, keep the log complete
+        radio_error = str(exc)
+        live.warn(radio_error)
     finally:
         try:
             if not interrupted:
@@ -312,8 +324,9 @@ def main_rx(args) -> int:
                 emit(record)
             emit({"type": "end", "role": "rx", "frames": counts["frame"], "frames_ok": counts["ok"],
                   "missed": counts["missed"], "clipped_samples": clip.samples, "sample_drops": drops_seen,
+                  "samples_missing": clock.lost,
                   "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
-                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted,
+                  "radio_stats": radio.stats.as_dict(), "interrupted": interrupted, "radio_error": radio_error,
                   "summary": summarize(run_records)})
         finally:
             live.tick(force=True)
@@ -327,4 +340,4 @@ def main_rx(args) -> int:
     total = counts["frame"] + counts["missed"]
     print(f"rx done: {counts['ok']} decoded, {counts['frame'] - counts['ok']} failed, {counts['missed']} missed"
           f" of {total}\n{format_summary(summarize(run_records))}", file=sys.stderr)
-    return 130 if interrupted else 0
+    return 130 if interrupted else (1 if radio_error else 0)

@@ -219,3 +219,45 @@ def radio_drops(stats) -> int:
     """Samples (or overflow events) the radio says it lost: ring-buffer drops + overflows."""
     get = stats.get if isinstance(stats, dict) else (lambda key, default: getattr(stats, key, default))
     return int(get("ring_dropped", 0) or 0) + int(get("overflows", 0) or 0)
+
+
+class ClockWatch:
+    """Detects samples a streaming radio lost without saying so, from its sample clock.
+
+    A Pluto's kernel buffers overflow silently (pyadi-iio reports no overflow): the samples simply
+    never arrive. Over a run, a real-time radio delivers ``rate x elapsed`` samples; when what arrived
+    (plus what the ring dropped) falls behind that by more than ``slack_s`` of samples (the buffering
+    that may legitimately be in flight: kernel buffers + ring), the rest was lost.
+
+    :param rate: sample rate, Hz
+    :param enabled: only for radios that stream continuously in real time (``pluto:``)
+    :param slack_s: seconds of samples that may be buffered upstream without being lost
+    """
+
+    def __init__(self, rate: float, enabled: bool, slack_s: float = 3.0) -> None:
+        self.rate = float(rate or 0.0)
+        self.enabled = bool(enabled) and self.rate > 0
+        self.slack = int(slack_s * self.rate)
+        self.t0: float | None = None
+        self.received = 0
+        self.lost = 0  # samples reported lost so far
+
+    def __call__(self, n: int, now: float) -> int:
+        """Count ``n`` received samples at time ``now``; returns newly detected lost samples (0 if none)."""
+        if not self.enabled:
+            return 0
+        if self.t0 is None:
+            if n == 0:
+                return 0
+            self.t0 = now - n / self.rate  # the clock starts with the first samples
+        self.received += n
+        deficit = int(self.rate * (now - self.t0)) - self.received - self.slack
+        if deficit > self.lost + self.slack // 4:
+            new, self.lost = deficit - self.lost, deficit
+            return new
+        return 0
+
+
+def streams_in_real_time(radio) -> bool:
+    """Radios whose RX runs on a free-running sample clock (a missing sample is a lost one)."""
+    return str(getattr(radio, "name", "")).startswith("pluto:")
