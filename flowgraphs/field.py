@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .captions import TestSequence, load_captions
+from .captions import TestSequence, load_captions, unsendable
 from .jsonlog import JsonLinesWriter
 from vlmcsc.sdr.radio import RadioError
 
@@ -88,6 +88,13 @@ def main_tx(args) -> int:
                 t = time.monotonic() - t0
                 snr = profile.tx_snr_at(t)
                 text = seq_texts.text(seq)
+                why = unsendable(codec, text)
+                if why is not None:  # the documented policy: skip it, say which, carry on
+                    if log:
+                        log.write({"type": "skipped", "seq": seq, "sent": text, "reason": why})
+                    print(f"tx {seq:5d}  SKIPPED ({why}): {text}", file=sys.stderr, flush=True)
+                    seq += 1
+                    continue
                 iq, info = ltx.frame(seq, text, snr)
                 radio.transmit(iq)
                 record = {"type": "sent", "seq": seq, "tx_snr_db": snr, "sent": text, **info}
@@ -241,6 +248,10 @@ def main_rx(args) -> int:
     chunk = max(16 * cfg.symbol_len, int((profile.radio.sample_rate_hz or 1e6) / 100))
 
     def emit(record: dict) -> None:
+        if record["type"] == "missed":
+            why = unsendable(codec, seq_texts.text(record["seq"]))
+            if why is not None:  # never sent (same policy as tx): not a lost frame
+                record = {"type": "skipped", "seq": record["seq"], "reason": why}
         record = log.write(record) if log is not None else record
         if record["type"] in counts:
             counts[record["type"]] += 1
