@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-APT_PKGS="python3-soapysdr libsoapysdr-dev soapysdr-tools libiio0 cmake g++"
+APT_PKGS="python3-soapysdr libsoapysdr-dev soapysdr-tools libiio0 cmake g++ chromium chromium-driver"
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -27,7 +27,7 @@ import numpy as np
 import zmq
 
 from .jsonlog import read_jsonl
-from .zmq_radio import iq_to_message, message_to_iq
+from vlmcsc.sdr.zmq_radio import iq_to_message, message_to_iq
 
 
 def free_port() -> int:
@@ -187,7 +187,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--to", dest="sink", default="tcp://127.0.0.1:5556",
                         help="endpoint to bind for the RX (default tcp://127.0.0.1:5556)")
     parser.add_argument("--channel", default="tdl", help="channel preset (awgn, tdl, ...)")
-    parser.add_argument("--snr", type=float, default=15.0, help="channel SNR, dB (default 15)")
+    parser.add_argument("--snr", type=float, default=None, help="channel SNR, dB (default 15; not with --channel clean)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--idle-exit", type=float, default=0.0,
                         help="stop this many seconds after the last burst (0 = run until Ctrl-C)")
@@ -197,18 +197,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workdir", default="rehearsal", help="logs of --rehearse (default rehearsal/)")
     parser.add_argument("--peer-timeout", type=float, default=30.0,
                         help="exit (code 1) when the receiver has been gone this many seconds (default 30)")
+    parser.add_argument("--dashboard", metavar="[HOST:]PORT", help="with --rehearse: the receiver serves the live dashboard")
 
 
 def main(args) -> int:
-    from .channels import CHANNEL_PRESETS
+    from .channels import CHANNEL_PRESETS, check_snr_for_channel
 
     if args.channel not in CHANNEL_PRESETS:
         print(f"vlmcsc air: unknown channel {args.channel!r}; presets: {', '.join(CHANNEL_PRESETS)}",
               file=sys.stderr)
         return 2
+    try:
+        check_snr_for_channel(args.channel, args.snr)
+    except ValueError as exc:
+        print(f"vlmcsc air: {exc}", file=sys.stderr)
+        return 2
+    args.snr = 15.0 if args.snr is None else args.snr
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
-                          verbose=True)
+                          verbose=True, extra_rx=["--dashboard", args.dashboard] if args.dashboard else None)
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1

@@ -63,3 +63,19 @@ class TestSequence:
 
     def __len__(self) -> int:
         return len(self.captions)
+
+
+def unsendable(codec, text: str) -> str | None:
+    """Why the codec cannot send ``text`` (empty, or more than ``codec.max_tokens`` tokens), or None.
+
+    The one policy for captions the codec cannot carry, the same in ``tx``, ``rx`` and ``demo``: the
+    caption is **skipped** (named, with its sequence number, on the terminal and as a ``"skipped"``
+    record), never truncated and never the end of the run. Its sequence number is used up, so both
+    ends keep the same seq -> caption mapping; the receiver, applying the same rule, logs the frame
+    as skipped (not lost) and leaves it out of every score.
+    """
+    try:
+        codec.tokenize([text])
+    except ValueError as exc:
+        return str(exc).replace("text 0 ", "caption ", 1)
+    return None

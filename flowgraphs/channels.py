@@ -19,6 +19,13 @@ CHANNEL_PRESETS: dict[str, dict] = {
 }
 
 
+def check_snr_for_channel(name: str, snr_db: float | None) -> None:
+    """ValueError when an SNR is given for the noiseless ``clean`` preset (it would be ignored)."""
+    if name == "clean" and snr_db is not None:
+        raise ValueError(f"--channel clean has no noise, so --snr {snr_db:g} would be ignored; "
+                         "drop --snr, or use --channel awgn for a noisy channel")
+
+
 def channel_kwargs(name: str, snr_db: float | None, seed: int = 1, cfg=None, sample_rate: float = 1e6,
                    **overrides) -> dict:
     """ChannelSimulator keyword arguments of preset ``name`` (``overrides`` win)."""

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vlmcsc",
         description="VLM-CSC semantic communication over the air.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = sys.argv[1] if len(sys.argv) > 1 else None
     for name, (module_name, help_text) in SUBCOMMANDS.items():
@@ -47,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
             runner = getattr(module, f"main_{name.replace('-', '_')}", None) or getattr(module, "main")
             p.set_defaults(_run=runner)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vlm-csc")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _load(module_name: str):

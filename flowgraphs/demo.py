@@ -43,6 +43,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--caption-model", help="BLIP hub id or folder (default: vlmcsc.model.ckb's)")
     parser.add_argument("--image-model", help="Stable Diffusion hub id or folder (default: vlmcsc.model.ckb's)")
     parser.add_argument("--steps", type=int, default=25, help="Stable Diffusion denoising steps")
+    parser.add_argument("--dashboard", metavar="[HOST:]PORT", help="serve the live dashboard on this port (127.0.0.1)")
+    parser.add_argument("--dashboard-hold", type=float, default=0.0, metavar="S",
+                        help="keep serving the dashboard S seconds after the demo ends")
 
 
 def _caption_model(args) -> str:
@@ -122,6 +125,8 @@ def run_demo(args) -> dict:
 
     from vlmcsc.phy import OfdmConfig
 
+    from .captions import unsendable
+    from .channels import check_snr_for_channel
     from .field import FieldReceiver
     from .jsonlog import JsonLinesWriter
     from .link import SEQ_MODULO, LinkTransmitter, drain, load_codec, make_receiver
@@ -139,6 +144,7 @@ def run_demo(args) -> dict:
     profile = profile_from_args(args, extra)
     if not args.profile and args.channel is None:
         profile.channel.setdefault("preset", "tdl")
+    check_snr_for_channel(profile.channel.get("preset", "tdl"), args.snr)
     channel_snr = float(profile.channel.get("snr_db", 15.0))
     tx_snr = float(np.clip(args.tx_snr if args.tx_snr is not None else channel_snr, 0.0, 20.0))
     texts, images = _texts(args, profile.test.captions)
@@ -154,6 +160,11 @@ def run_demo(args) -> dict:
     radio = open_radio(profile, for_tx=True, cfg=cfg)
     log = JsonLinesWriter(args.log) if args.log else None
     generator = _image_generator(args)
+    dashboard = None
+    if args.dashboard:
+        from .dashboard import start_dashboard
+
+        dashboard = start_dashboard(args.dashboard, title="vlmcsc demo", sample_rate=profile.radio.sample_rate_hz)
     if images:
         print("image mode: BLIP captions at the transmitter")
         for path, caption in zip(images, texts):
@@ -165,11 +176,13 @@ def run_demo(args) -> dict:
     t0 = time.perf_counter()
     with radio:
         for seq, text in enumerate(texts):
-            try:
-                iq, info = ltx.frame(seq, text, tx_snr)
-            except ValueError as exc:  # e.g. an empty caption: nothing to send
-                print(f"[{seq:2d}] not sent: {exc}")
+            why = unsendable(codec, text)
+            if why is not None:  # the policy of tx/rx too: skipped, named, not scored, run goes on
+                print(f"[{seq:2d}] SKIPPED ({why}): {text}")
+                if log:
+                    log.write({"type": "skipped", "seq": seq, "sent": text, "reason": why})
                 continue
+            iq, info = ltx.frame(seq, text, tx_snr)
             radio.transmit(iq)
             frames = [f for f in drain(radio, receiver, flush=2 * cfg.symbol_len) if f.seq == seq % SEQ_MODULO]
             if not frames:
@@ -184,6 +197,11 @@ def run_demo(args) -> dict:
             records.append(rec)
             if log:
                 log.write(rec)
+            if dashboard is not None:
+                dashboard.set_iq(iq)
+                if frames:
+                    dashboard.set_frame(frames[0])
+                dashboard.add_record(rec)
             _print_frame(rec)
     elapsed = time.perf_counter() - t0
     summary = _summary(records, elapsed, time.perf_counter() - t_load, receiver.stats)
@@ -198,6 +216,8 @@ def run_demo(args) -> dict:
     if log:
         log.write({"type": "end", "role": "demo", **summary})
         log.close()
+    if dashboard is not None:
+        dashboard.close(hold_s=args.dashboard_hold)
     return summary
 
 
@@ -224,26 +244,17 @@ def _print_frame(rec: dict) -> None:
 
 
 def _summary(records: list[dict], elapsed: float, total: float, phy_stats: dict) -> dict:
+    """The run's figures from :func:`.scoring.summarize` (same names and printing as rx and report)."""
+    from .scoring import format_summary, summarize
+
     frames = [r for r in records if r["type"] == "frame"]
-    bleu = [r["bleu1"] if r["type"] == "frame" else 0.0 for r in records]
-    sims = [r["similarity"] for r in frames if r.get("similarity") is not None]
-    snrs = [r["snr_db"] for r in frames if r.get("snr_db") is not None]
-    summary = {
-        "frames_sent": len(records), "frames_received": len(frames),
-        "frames_ok": sum(1 for r in frames if r["status"] == "ok"),
-        "bleu1_mean": round(float(np.mean(bleu)), 4) if bleu else None,
-        "similarity_mean": round(float(np.mean(sims)), 4) if sims else None,
-        "snr_est_mean_db": round(float(np.mean(snrs)), 2) if snrs else None,
+    summary = summarize(records) | {
         "exact": sum(1 for r in frames if r["received"] == r["sent"]),
         "seconds_link": round(elapsed, 2), "seconds_total": round(total, 2),
     }
     print("\nsummary")
-    print(f"  frames decoded   {summary['frames_ok']}/{summary['frames_sent']}  "
-          f"(exact captions: {summary['exact']})")
-    print(f"  mean BLEU-1      {summary['bleu1_mean']}")
-    if summary["similarity_mean"] is not None:
-        print(f"  mean similarity  {summary['similarity_mean']}")
-    print(f"  mean SNR est.    {summary['snr_est_mean_db']} dB")
+    print(format_summary(summary))
+    print(f"  {'exact captions':<40} {summary['exact']}")
     print(f"  receiver         {dict(phy_stats)}")
     print(f"  time             {summary['seconds_link']} s on the link, {summary['seconds_total']} s in all")
     return summary

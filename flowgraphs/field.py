@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .captions import TestSequence, load_captions
+from .captions import TestSequence, load_captions, unsendable
 from .jsonlog import JsonLinesWriter
 from vlmcsc.sdr.radio import RadioError
 
@@ -23,9 +23,14 @@ from .outputs import check_field_outputs, end_log
 from .profile import ProfileError, add_profile_arguments, profile_from_args
 
 
+_RADIO_HELP = ("radio spec: loopback | soapy:driver=... | pluto:ip:192.168.2.1[,kernel_buffers=N] | "
+               "replay:FILE.sigmf-meta (rx) | sigmf:FILE (tx file sink) | zmq:tcp://HOST:PORT | "
+               "zmq+pub:tcp://HOST:PORT (see vlmcsc.sdr.RADIO_SPECS)")
+
+
 def _common(parser) -> None:
     add_profile_arguments(parser)
-    parser.add_argument("--radio", help="loopback | zmq:tcp://127.0.0.1:5555 | soapy:driver=... | pluto:ip:...")
+    parser.add_argument("--radio", help=_RADIO_HELP)
     parser.add_argument("--freq", type=float, help="centre frequency, Hz (required for real radios)")
     parser.add_argument("--rate", type=float, help="sample rate, Hz")
     parser.add_argument("--frames", type=int, help="frames to send / expect (0 = until Ctrl-C)")
@@ -88,6 +93,13 @@ def main_tx(args) -> int:
                 t = time.monotonic() - t0
                 snr = profile.tx_snr_at(t)
                 text = seq_texts.text(seq)
+                why = unsendable(codec, text)
+                if why is not None:  # the documented policy: skip it, say which, carry on
+                    if log:
+                        log.write({"type": "skipped", "seq": seq, "sent": text, "reason": why})
+                    print(f"tx {seq:5d}  SKIPPED ({why}): {text}", file=sys.stderr, flush=True)
+                    seq += 1
+                    continue
                 iq, info = ltx.frame(seq, text, snr)
                 radio.transmit(iq)
                 record = {"type": "sent", "seq": seq, "tx_snr_db": snr, "sent": text, **info}
@@ -124,7 +136,12 @@ def add_rx_arguments(parser) -> None:
     parser.add_argument("--sigmf", help="also record the received IQ to this SigMF file (base name)")
     parser.add_argument("--similarity", action=__import__("argparse").BooleanOptionalAction, default=True,
                         help="score sentence similarity (loads a small sentence model)")
-    parser.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout, no status line")
+    parser.add_argument("--json", action="store_true", help="JSON lines on stdout instead of readable lines")
+    parser.add_argument("--dashboard", metavar="[HOST:]PORT",
+                        help="serve the live dashboard (web page) on this port; 127.0.0.1 unless HOST given")
+    parser.add_argument("--dashboard-hold", type=float, default=0.0, metavar="S",
+                        help="keep serving the dashboard S seconds after the run ends")
 
 
 class FieldReceiver:
@@ -234,7 +251,9 @@ def main_rx(args) -> int:
 
     from .link import load_codec, make_receiver
     from .radios import open_radio
-    from .scoring import Scorer
+    from .rxlive import (ClipCounter, ClockWatch, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs,
+                         radio_drops, streams_in_real_time)
+    from .scoring import Scorer, format_summary, summarize
 
     torch.set_num_threads(1)
     try:
@@ -246,6 +265,13 @@ def main_rx(args) -> int:
         cfg = OfdmConfig(**profile.phy)
         seq_texts = TestSequence(load_captions(profile.test.captions), profile.test.seed)
         codec = load_codec(profile.codec.checkpoint or None)
+        # every model is loaded before the radio streams: a load mid-run drops millions of samples
+        scorer = Scorer(similarity=args.similarity).preload()
+        dashboard = None
+        if getattr(args, "dashboard", None):
+            from .dashboard import start_dashboard
+
+            dashboard = start_dashboard(args.dashboard, title="vlmcsc rx", sample_rate=profile.radio.sample_rate_hz)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         try:
             recorder = _open_recorder(args.sigmf, radio, profile, args.overwrite) if args.sigmf else None
@@ -255,87 +281,132 @@ def main_rx(args) -> int:
     except (ProfileError, RadioError, ValueError, OSError) as exc:
         print(f"vlmcsc rx: {describe(exc)}", file=sys.stderr)
         return 2
-    scorer = Scorer(similarity=args.similarity)
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
     receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
-    log = JsonLinesWriter(args.log or "-")
+    # JSON records: to the --log file, or to stdout with --json; readable lines otherwise
+    log = JsonLinesWriter(args.log) if args.log else (JsonLinesWriter("-") if args.json else None)
+    live = LiveStatus(out=None if (args.quiet or (args.json and not args.log)) else sys.stdout,
+                      status=not args.quiet)
     expected = profile.test.frames
     counts = {"frame": 0, "missed": 0, "ok": 0}
-    clipped = 0  # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
+    run_records: list[dict] = []
+    # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
+    clip = ClipCounter(checks_clipping(radio))
     last_data = time.monotonic()
-    chunk = 16 * cfg.symbol_len
+    # ~10 ms of samples per call: small chunks cost more in per-call overhead than they gain in latency
+    chunk = max(16 * cfg.symbol_len, int((profile.radio.sample_rate_hz or 1e6) / 100))
 
     def emit(record: dict) -> None:
-        record = log.write(record)
+        if record["type"] == "missed":
+            why = unsendable(codec, seq_texts.text(record["seq"]))
+            if why is not None:  # never sent (same policy as tx): not a lost frame
+                record = {"type": "skipped", "seq": record["seq"], "reason": why}
+        record = log.write(record) if log is not None else record
         if record["type"] in counts:
             counts[record["type"]] += 1
         if record["type"] == "frame" and record["status"] == "ok":
             counts["ok"] += 1
-        if not args.quiet and args.log:
-            if record["type"] == "frame":
-                snr = record["snr_db"] if record["snr_db"] is not None else float("nan")
-                print(f"rx {record['seq']:5d}  snr {snr:5.1f} dB  bleu1 {record['bleu1']:.2f}  "
-                      f"{record['status']:>5}  {record['received']}", flush=True)
-            elif record["type"] == "missed":
-                print(f"rx {record['seq']:5d}  MISSED", flush=True)
+        if record["type"] in ("frame", "missed"):
+            run_records.append(record)
+            live.frame(record)
+            if dashboard is not None:
+                dashboard.add_record(record)
+        if record["type"] == "missed" and not finishing:
+            live.warn(f"frame {record['seq']} lost (sequence gap)")
+
+    def handle(frame) -> None:  # runs in the worker thread: codec + scores off the receive path
+        if dashboard is not None:
+            dashboard.set_frame(frame)
+        for record in field.records(frame):
+            emit(record)
 
     interrupted = False
     failure = None  # one-line reason when the radio or the disk ends the run
+    finishing = False
+    drops_seen = 0
+    worker = FrameWorker(handle)
+    clock = ClockWatch(radio.sample_rate or profile.radio.sample_rate_hz, streams_in_real_time(radio))
     try:
         with radio:
-            emit({"type": "start", "role": "rx", "radio": radio.settings(), "profile": profile.to_dict()})
+            settings = radio.settings()
+            emit({"type": "start", "role": "rx", "radio": settings, "profile": profile.to_dict()})
+            live.start(settings)
             while True:
                 x = radio.receive(chunk, timeout=0.2)
                 now = time.monotonic()
+                missing = clock(x.size, now)
+                if missing:
+                    live.warn(f"about {missing} samples never arrived ({missing / clock.rate:.1f} s at the radio's "
+                              "sample rate): the host did not keep up; use more kernel buffers "
+                              "(pluto:...,kernel_buffers=32) or a lower rate")
                 if x.size:
                     last_data = now
-                    hits = int(np.count_nonzero(np.maximum(np.abs(x.real), np.abs(x.imag)) >= 0.98))
-                    if hits and not clipped:
-                        print("vlmcsc rx: warning: received samples reach full scale (clipping); "
-                              "lower the RX gain (--rx-gain)", file=sys.stderr, flush=True)
-                    clipped += hits
+                    live.level_dbfs = level_dbfs(x)
+                    if clip(x):
+                        live.warn("received samples reach full scale (clipping); lower the RX gain (--rx-gain)")
                     if recorder is not None:
                         recorder.write(x)
+                    if dashboard is not None:
+                        dashboard.set_iq(x)
                     for frame in receiver.process(x):
                         if recorder is not None:  # the capture marks where each frame starts
-                            span = cfg.frame_len(getattr(frame, "num_ofdm_symbols", 0) or 0)
-                            recorder.annotate_frame(frame, length=span)
-                        for record in field.records(frame):
-                            emit(record)
+                            recorder.annotate_frame(frame, length=frame_span(cfg, frame))
+                        worker.submit(frame)
+                elif getattr(radio, "exhausted", False):
+                    break  # a replayed recording is used up: the run is over
                 elif args.idle_exit and now - last_data > args.idle_exit:
                     break
+                drops = radio_drops(radio.stats)
+                if drops > drops_seen:
+                    live.warn(f"the radio lost {drops - drops_seen} samples (host too slow or buffers too "
+                              "few; frames in them are lost)")
+                    drops_seen = drops
+                live.drops = drops + clock.lost
+                if dashboard is not None:
+                    dashboard.set_stats({"sample_drops": drops, "frames_ok": counts["ok"], "missed": counts["missed"]})
+                live.tick(now)
                 if expected and field.next_expected >= expected:
                     break
     except KeyboardInterrupt:
         interrupted = True
     except (RadioError, OSError) as exc:  # device lost, disk full: complete files, one line, rc 1
         failure = describe(exc)
+        live.warn(failure)
     finally:
         try:
             if not interrupted and failure is None:
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
-                    for record in field.records(frame):
-                        emit(record)
+                    worker.submit(frame)
+            worker.close()
+            finishing = True
             for record in field.finish(expected):
                 emit(record)
             emit({"type": "end", "role": "rx", "frames": counts["frame"], "frames_ok": counts["ok"],
-                  "missed": counts["missed"], "clipped_samples": clipped, "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
+                  "missed": counts["missed"], "clipped_samples": clip.samples, "sample_drops": drops_seen,
+                  "samples_missing": clock.lost,
+                  "phy_stats": dict(getattr(receiver, "stats", {}) or {}),
                   "radio_stats": radio.stats.as_dict(), "interrupted": interrupted,
-                  **({"error": failure} if failure else {})})
+                  "summary": summarize(run_records), **({"error": failure} if failure else {})})
         except OSError as exc:  # the log's disk is full: what is on disk is whole lines
             failure = failure or describe(exc)
         finally:
+            live.tick(force=True)
+            live.close()
             try:
                 if recorder is not None:
                     recorder.close()
             except OSError as exc:
                 failure = failure or describe(exc)
-            log.close()
+            if log is not None:
+                log.close()
+            if dashboard is not None:
+                dashboard.close(hold_s=getattr(args, "dashboard_hold", 0.0) or 0.0)
     total = counts["frame"] + counts["missed"]
     print(f"rx done: {counts['ok']} decoded, {counts['frame'] - counts['ok']} failed, {counts['missed']} missed"
-          f" of {total}", file=sys.stderr)
+          f" of {total}\n{format_summary(summarize(run_records))}", file=sys.stderr)
     if failure:
-        print(f"vlmcsc rx: {failure}; log kept {log.lines_kept} records", file=sys.stderr)
+        kept = f"; log kept {log.lines_kept} records" if log is not None else ""
+        print(f"vlmcsc rx: {failure}{kept}", file=sys.stderr)
         return 1
     return 130 if interrupted else 0

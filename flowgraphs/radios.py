@@ -1,19 +1,17 @@
-"""Open a radio from a spec string, with the flowgraphs' safety rule for real hardware.
+"""Open a profile's radio through ``vlmcsc.sdr.open_radio`` (the one factory and spec grammar,
+listed in ``vlmcsc.sdr.RADIO_SPECS``), with the flowgraphs' safety rule for real hardware.
 
-``loopback`` (simulated channel, see :mod:`.channels`), ``zmq:tcp://host:port`` /
-``zmq+pub:tcp://host:port`` (IQ over ZeroMQ, see :mod:`.zmq_radio`), anything else through
-``vlmcsc.sdr.open_radio`` (``soapy:driver=...``, ``pluto:ip:...``, ``replay:file.sigmf-meta``).
+Only ``loopback`` is built here, because its channel comes from the profile (see :mod:`.channels`).
 """
 
 from __future__ import annotations
 
 from .profile import Profile, ProfileError
 
-SIMULATED_PREFIXES = ("loopback", "zmq:", "zmq+pub:", "replay:")
-
-
 def is_real_radio(spec: str) -> bool:
-    return not spec.startswith(SIMULATED_PREFIXES)
+    from vlmcsc.sdr import SIMULATED_KINDS, spec_kind
+
+    return spec_kind(spec) not in SIMULATED_KINDS
 
 
 def open_radio(profile: Profile, for_tx: bool, cfg=None, send_timeout: float | None = 30.0):
@@ -38,19 +36,11 @@ def open_radio(profile: Profile, for_tx: bool, cfg=None, send_timeout: float | N
         snr = float(ch.pop("snr_db", 15.0))
         seed = int(ch.pop("seed", 1))
         radio = make_loopback(name, snr, seed=seed, cfg=cfg, **ch)
-    elif spec.startswith(("zmq:", "zmq+pub:")):
-        from .zmq_radio import open_zmq_radio
-
-        radio = open_zmq_radio(spec, send_timeout=send_timeout)
     else:
-        try:
-            from vlmcsc.sdr import open_radio as sdr_open_radio
-        except ImportError as exc:
-            raise ProfileError(
-                f"radio {spec!r} needs vlmcsc.sdr.open_radio, which is not available here ({exc}); "
-                "use 'loopback' or 'zmq:tcp://127.0.0.1:5555'"
-            ) from exc
-        radio = sdr_open_radio(spec)
+        from vlmcsc.sdr import open_radio as sdr_open_radio, spec_kind
+
+        kwargs = {"send_timeout": send_timeout} if spec_kind(spec) in ("zmq", "zmq+pub") else {}
+        radio = sdr_open_radio(spec, **kwargs)
     radio.configure(
         sample_rate=r.sample_rate_hz,
         frequency=r.frequency_hz,

@@ -1,15 +1,20 @@
 """``vlmcsc report LOG...``: plots and a one-page summary from sweep results and field-test logs.
 
 Inputs are JSON-lines files written by ``vlmcsc sweep`` (records of type ``sweep``), ``vlmcsc rx``
-and ``vlmcsc demo`` (types ``frame`` and ``missed``), or CSV files with the same columns. Outputs,
-in ``--out`` (default ``report/``):
+and ``vlmcsc demo`` (types ``frame``, ``missed``, ``skipped``), ``vlmcsc tx`` (type ``sent``), or CSV
+files with the same columns. Outputs, in ``--out`` (default ``report/``):
 
 - ``metric_vs_snr.png``: BLEU-1 (and similarity) vs SNR per system and channel, 95 % confidence
   intervals (normal approximation over frames);
-- ``time_series.png``: BLEU-1 and estimated SNR vs time (field logs);
-- ``cfo_drift.png``: estimated CFO vs time, with the fitted drift in Hz/min;
+- ``loss_bleu_vs_measured_snr.png`` (field logs): frame loss and BLEU-1 over sent frames vs the
+  receiver's measured SNR (a lost frame is placed at the SNR measured on its nearest received
+  neighbour in sequence);
+- ``time_series.png``: BLEU-1 and estimated SNR per frame, with gaps where frames were lost;
+- ``cfo_drift.png``: estimated CFO vs *sample* time (``start_sample / sample rate``: the radio's
+  clock, not the host's), with the fitted drift in Hz/min;
 - ``frame_loss.png``: received / failed / missed frames by sequence number;
-- ``summary.md`` (or ``summary.html`` with ``--format html``): the numbers behind the plots.
+- ``summary.md`` (or ``summary.html`` with ``--format html``): test settings and radio statistics
+  of each log, and the numbers behind the plots, named as :mod:`.scoring` names them.
 """
 
 from __future__ import annotations
@@ -118,8 +123,22 @@ def snr_curves(records: list[dict], metric: str = "bleu1") -> dict[tuple[str, st
     return dict(curves)
 
 
+def _sample_rate(records: list[dict], source: str) -> float | None:
+    """The sample rate (Hz) a log's start record names (radio read-back, else its profile)."""
+    for r in records:
+        if r.get("_source") == source and r.get("type") == "start":
+            rate = (r.get("radio") or {}).get("sample_rate_hz")
+            rate = rate or ((r.get("profile") or {}).get("radio") or {}).get("sample_rate_hz")
+            if rate:
+                return float(rate)
+    return None
+
+
 def field_stats(records: list[dict]) -> dict[str, dict]:
-    """Per source file: frames, decoded, failed, missed, loss rate, mean metrics, CFO drift (Hz/min)."""
+    """Per rx/demo log: the :func:`.scoring.summarize` figures, failures, mean PHY numbers and the CFO
+    drift (Hz/min) fitted against sample time (``cfo_fit_axis`` says which clock was used)."""
+    from .scoring import summarize
+
     by_source: dict[str, list[dict]] = defaultdict(list)
     for row in records:
         if row.get("type") in ("frame", "missed"):
@@ -127,29 +146,99 @@ def field_stats(records: list[dict]) -> dict[str, dict]:
     out = {}
     for source, rows in by_source.items():
         frames = [r for r in rows if r["type"] == "frame"]
-        missed = sum(1 for r in rows if r["type"] == "missed")
-        ok = [r for r in frames if r.get("status", "ok") == "ok"]
-        failed = len(frames) - len(ok)
-        total = len(frames) + missed
-        stats = {
-            "frames": len(frames),
-            "frames_ok": len(ok),
-            "frames_failed": failed,
-            "frames_missed": missed,
-            "frames_ok_rate": len(ok) / total if total else float("nan"),
-            "loss_rate": (missed + failed) / total if total else float("nan"),
-        }
-        for metric in ("bleu1", "similarity", "snr_db", "nam_snr_db", "evm_db", "cfo_hz"):
+        stats = summarize(rows)
+        stats["frames_failed"] = stats["frames_received"] - stats["frames_ok"]
+        stats["frames_missed"] = stats["frames_sent"] - stats["frames_received"]
+        for metric in ("snr_db", "nam_snr_db", "evm_db", "cfo_hz"):
             mean, ci, n = mean_ci([r.get(metric) for r in frames])
             if n:
                 stats[f"{metric}_mean"] = mean
                 stats[f"{metric}_ci95"] = ci
-        t, cfo = _series(frames, "cfo_hz")
+        t, cfo, axis = cfo_series(frames, _sample_rate(records, source))
         if t.size >= 2 and np.ptp(t) > 0:
-            slope = np.polyfit(t, cfo, 1)[0]
-            stats["cfo_drift_hz_per_min"] = float(slope * 60.0)
+            stats["cfo_drift_hz_per_min"] = float(np.polyfit(t, cfo, 1)[0] * 60.0)
+            stats["cfo_fit_axis"] = axis
         out[source] = stats
     return out
+
+
+def cfo_series(frames: list[dict], sample_rate: float | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(t in s, CFO in Hz, axis name): sample time ``start_sample / sample_rate`` when every frame has
+    a start sample (default rate 1 MS/s), else wall-clock time of the log records."""
+    pts = [(r.get("start_sample"), r.get("cfo_hz")) for r in frames if r.get("cfo_hz") is not None]
+    if pts and all(s is not None and s >= 0 for s, _ in pts):
+        arr = np.asarray(sorted(pts), dtype=float)
+        return (arr[:, 0] - arr[0, 0]) / float(sample_rate or 1e6), arr[:, 1], "sample time"
+    t, cfo = _series(frames, "cfo_hz")
+    return t, cfo, "wall time"
+
+
+def per_seq(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(seq, value) over 'frame' and 'missed' records, NaN where a frame was lost (plots break there)."""
+    pts = {}
+    for r in rows:
+        if r.get("type") in ("frame", "missed") and r.get("seq") is not None:
+            v = r.get(key) if r["type"] == "frame" else None
+            pts.setdefault(int(r["seq"]), float("nan") if v is None else float(v))
+    seqs = np.array(sorted(pts), dtype=float)
+    return seqs, np.array([pts[int(s)] for s in seqs], dtype=float)
+
+
+def loss_vs_measured_snr(rows: list[dict], bin_db: float = 1.0) -> list[dict]:
+    """[{snr_db, sent, lost, frame_loss, bleu1_sent}] per measured-SNR bin (field logs).
+
+    A received frame sits at its own SNR estimate; a lost one at the estimate of the nearest received
+    frame in sequence (the channel around it). BLEU-1 counts a lost frame as 0 (``scoring``'s rule).
+    """
+    frames = sorted((int(r["seq"]), r) for r in rows if r.get("type") == "frame" and r.get("snr_db") is not None)
+    if not frames:
+        return []
+    seqs = np.array([s for s, _ in frames])
+    bins: dict[float, list] = defaultdict(lambda: [0, 0, []])
+    for r in rows:
+        if r.get("type") not in ("frame", "missed") or r.get("seq") is None:
+            continue
+        if r["type"] == "frame" and r.get("snr_db") is not None:
+            snr, lost, bleu = float(r["snr_db"]), 0, float(r.get("bleu1") or 0.0)
+        elif r["type"] == "missed":
+            near = frames[int(np.argmin(np.abs(seqs - int(r["seq"]))))][1]
+            snr, lost, bleu = float(near["snr_db"]), 1, 0.0
+        else:
+            continue
+        b = bins[round(snr / bin_db) * bin_db]
+        b[0] += 1
+        b[1] += lost
+        b[2].append(bleu)
+    return [{"snr_db": k, "sent": v[0], "lost": v[1], "frame_loss": v[1] / v[0], "bleu1_sent": float(np.mean(v[2]))}
+            for k, v in sorted(bins.items())]
+
+
+def settings_and_radio(records: list[dict]) -> tuple[list[list[str]], list[list[str]]]:
+    """Rows of the test-settings and radio-statistics tables, one per log with start/end records."""
+    settings, radio = [], []
+    for source in dict.fromkeys(r["_source"] for r in records):
+        rows = [r for r in records if r["_source"] == source]
+        start = next((r for r in rows if r.get("type") == "start"), None)
+        end = next((r for r in reversed(rows) if r.get("type") == "end"), None)
+        if start is not None:
+            prof = start.get("profile") or {}
+            test, codec = prof.get("test") or {}, prof.get("codec") or {}
+            rs = start.get("radio") or {}
+            sent = sum(1 for r in rows if r.get("type") == "sent")
+            settings.append([source, str(start.get("role", "-")), str(rs.get("backend", "-")),
+                             _fmt(rs.get("frequency_hz"), 0), _fmt(rs.get("sample_rate_hz"), 0),
+                             _fmt(rs.get("tx_gain_db"), 1), _fmt(rs.get("rx_gain_db"), 1),
+                             str(test.get("seed", "-")), str(test.get("frames", "-")), str(test.get("captions", "-")),
+                             str(codec.get("system", "-")), str(sent) if start.get("role") == "tx" else "-"])
+        if end is not None:
+            rstats = end.get("radio_stats") or {}
+            phy = end.get("phy_stats") or {}
+            radio.append([source, str(rstats.get("samples_rx", rstats.get("samples_tx", "-"))),
+                          str(rstats.get("overflows", "-")), str(rstats.get("ring_dropped", "-")),
+                          str(end.get("samples_missing", "-")), str(end.get("clipped_samples", "-")),
+                          str(phy.get("detections", "-")), str(phy.get("header_crc_fail", "-")),
+                          str(end.get("interrupted", "-"))])
+    return settings, radio
 
 
 def _series(frames: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -211,42 +300,80 @@ def _frames_by_source(records: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def _rows_by_source(records: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("type") in ("frame", "missed"):
+            out[r["_source"]].append(r)
+    return out
+
+
 def plot_time_series(records: list[dict], path: Path) -> bool:
-    groups = _frames_by_source(records)
-    if not groups:
+    """BLEU-1 and SNR per frame, by sequence number; lost frames are gaps (NaN), never joined over."""
+    groups = _rows_by_source(records)
+    if not any(r["type"] == "frame" for rows in groups.values() for r in rows):
         return False
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    for source, frames in groups.items():
-        t, bleu = _series(frames, "bleu1")
-        ax1.plot(t, bleu, ".-", label=source)
-        t, snr = _series(frames, "snr_db")
-        ax2.plot(t, snr, ".-", label=f"{source} estimate")
-        t, nam = _series(frames, "nam_snr_db")
-        if nam.size:
-            ax2.plot(t, nam, "--", alpha=0.6, label=f"{source} given to NAM")
+    for source, rows in groups.items():
+        seq, bleu = per_seq(rows, "bleu1")
+        ax1.plot(seq, bleu, ".-", label=source)
+        seq, snr = per_seq(rows, "snr_db")
+        ax2.plot(seq, snr, ".-", label=f"{source} estimate")
+        seq, nam = per_seq(rows, "nam_snr_db")
+        if np.isfinite(nam).any():
+            ax2.plot(seq, nam, "--", alpha=0.6, label=f"{source} given to NAM")
+        lost = [int(r["seq"]) for r in rows if r["type"] == "missed"]
+        for ax in (ax1, ax2):
+            for k in lost:
+                ax.axvspan(k - 0.5, k + 0.5, color="tab:red", alpha=0.12, lw=0)
     ax1.set_ylabel("BLEU-1")
     ax1.set_ylim(0, 1.02)
     ax2.set_ylabel("SNR (dB)")
-    ax2.set_xlabel("time since first frame (s)")
+    ax2.set_xlabel("sequence number (red bands: lost frames)")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return _save(plt, fig, path)
 
 
+def plot_loss_vs_measured_snr(records: list[dict], path: Path) -> bool:
+    curves = {s: c for s, rows in _rows_by_source(records).items() if (c := loss_vs_measured_snr(rows))}
+    if not curves:
+        return False
+    plt = _pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for source, pts in curves.items():
+        x = [p["snr_db"] for p in pts]
+        ax1.plot(x, [p["frame_loss"] for p in pts], "o-", label=source)
+        ax2.plot(x, [p["bleu1_sent"] for p in pts], "o-", label=source)
+    ax1.set_ylabel("frame loss")
+    ax2.set_ylabel("BLEU-1 over sent frames (lost = 0)")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("measured SNR (dB, receiver estimate)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
 def plot_cfo(records: list[dict], path: Path, stats: dict[str, dict]) -> bool:
-    groups = {s: f for s, f in _frames_by_source(records).items() if _series(f, "cfo_hz")[0].size}
-    if not groups:
+    series = {}
+    for source, frames in _frames_by_source(records).items():
+        t, cfo, axis = cfo_series(frames, _sample_rate(records, source))
+        if t.size:
+            series[source] = (t, cfo, axis)
+    if not series:
         return False
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    for source, frames in groups.items():
-        t, cfo = _series(frames, "cfo_hz")
+    axes_used = set()
+    for source, (t, cfo, axis) in series.items():
         drift = stats.get(source, {}).get("cfo_drift_hz_per_min")
         label = source if drift is None else f"{source} (drift {drift:+.1f} Hz/min)"
         ax.plot(t, cfo, ".", label=label)
-    ax.set_xlabel("time since first frame (s)")
+        axes_used.add(axis)
+    ax.set_xlabel(f"{' / '.join(sorted(axes_used))} since first frame (s)")
     ax.set_ylabel("estimated CFO (Hz)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -315,13 +442,30 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
             ["system", "channel", "SNR dB", "frames", "BLEU-1", "±CI", "similarity", "±CI", "decoded"],
             rows,
         ))
+    settings, radio = settings_and_radio(records)
+    if settings:
+        tables.append(("Test settings", ["log", "role", "radio", "frequency Hz", "rate S/s", "TX gain dB",
+                                         "RX gain dB", "seed", "frames", "captions", "system", "frames sent (tx)"],
+                       settings))
+    if radio:
+        tables.append(("Radio statistics (end of run)", ["log", "samples", "overflows", "ring dropped",
+                                                         "samples missing (clock)", "clipped", "detections",
+                                                         "header CRC fail", "interrupted"], radio))
     stats = field_stats(records)
     if stats:
-        keys = ["frames", "frames_ok", "frames_failed", "frames_missed", "frames_ok_rate", "bleu1_mean",
-                "similarity_mean", "snr_db_mean", "nam_snr_db_mean", "evm_db_mean", "cfo_hz_mean",
-                "cfo_drift_hz_per_min"]
+        from .scoring import SUMMARY_KEYS
+
+        keys = list(SUMMARY_KEYS) + ["frames_failed", "frames_missed", "nam_snr_db_mean", "evm_db_mean",
+                                     "cfo_hz_mean", "cfo_drift_hz_per_min", "cfo_fit_axis"]
         rows = [[source] + [_fmt(st.get(k)) for k in keys] for source, st in stats.items()]
-        tables.append(("Field / demo logs", ["log"] + keys, rows))
+        tables.append(("Field / demo logs (figures named as in vlmcsc.flowgraphs.scoring)", ["log"] + keys, rows))
+        for source, rows_ in _rows_by_source(records).items():
+            pts = loss_vs_measured_snr(rows_)
+            if pts:
+                tables.append((f"{source}: frame loss and BLEU-1 vs measured SNR",
+                               ["SNR dB", "frames sent", "lost", "frame loss", "BLEU-1 (sent)"],
+                               [[_fmt(p["snr_db"], 1), str(p["sent"]), str(p["lost"]), _fmt(p["frame_loss"]),
+                                 _fmt(p["bleu1_sent"])] for p in pts]))
     return tables
 
 
@@ -367,6 +511,7 @@ def make_report(paths: list[str | Path], out: str | Path = "report", fmt: str = 
         ("metric_vs_snr.png", lambda p: plot_metric_vs_snr(records, p)),
         ("time_series.png", lambda p: plot_time_series(records, p)),
         ("cfo_drift.png", lambda p: plot_cfo(records, p, stats)),
+        ("loss_bleu_vs_measured_snr.png", lambda p: plot_loss_vs_measured_snr(records, p)),
         ("frame_loss.png", lambda p: plot_frame_loss(records, p)),
     ):
         if fn(out / name):
@@ -377,7 +522,7 @@ def make_report(paths: list[str | Path], out: str | Path = "report", fmt: str = 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("logs", nargs="+", help="sweep results / rx or demo logs (.jsonl or .csv)")
+    parser.add_argument("logs", nargs="+", help="sweep results / rx, tx or demo logs (.jsonl or .csv)")
     parser.add_argument("--out", "-o", default="report", help="output folder (default: report/)")
     parser.add_argument("--format", choices=("md", "html"), default="md", help="summary format")
 

@@ -37,6 +37,30 @@ _PIPELINE_WEIGHTS = ("unet", "vae", "text_encoder")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
 
+class _NoTorchvisionAdvice:
+    """Drops transformers' "requires torchvision (not installed) ... Install torchvision" notice.
+
+    The PIL image processors it falls back to are the ones this project uses, and the advice is
+    harmful here: the torchvision wheel matching our torch breaks ``import torchvision`` and with it
+    the BLIP and CLIP imports (docs/ckb.md, hardware.md).
+    """
+
+    @staticmethod
+    def filter(record) -> bool:
+        return "requires torchvision (not installed)" not in record.getMessage()
+
+
+def _silence_torchvision_advice() -> None:
+    import logging
+
+    log = logging.getLogger("transformers.utils.import_utils")
+    if not any(isinstance(f, _NoTorchvisionAdvice) for f in log.filters):
+        log.addFilter(_NoTorchvisionAdvice())
+
+
+_silence_torchvision_advice()
+
+
 class ModelUnavailableError(RuntimeError):
     """The weights of a model are not on this machine (or not in safetensors form).
 
@@ -191,6 +215,42 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def hub_unreachable(timeout_s: float = 3.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached from here (None if it answers a TCP connect).
+
+    ``HF_HUB_OFFLINE`` set (to anything but 0/false/no) counts as offline. Otherwise one TCP connect
+    to the hub's host (``HF_ENDPOINT``, default huggingface.co:443), DNS included, must succeed
+    within ``timeout_s`` seconds; the hub clients would otherwise retry for minutes.
+    """
+    import os
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    if flag and flag not in ("0", "false", "no", "off"):
+        return "HF_HUB_OFFLINE is set, so the hub is not contacted"
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    result: list = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout_s).close()
+            result.append(None)
+        except OSError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=probe, daemon=True)  # DNS has no timeout of its own
+    thread.start()
+    thread.join(timeout_s)
+    if not result:
+        return f"no answer from {host}:{port} within {timeout_s:g} s (this machine looks offline)"
+    if result[0] is not None:
+        return f"cannot reach {host}:{port} ({result[0]}); this machine looks offline"
+    return None
+
+
 def load_pretrained(
     model: str,
     loader: Callable[[str, bool], object],
@@ -220,6 +280,9 @@ def load_pretrained(
     elif local_files_only:
         raise _unavailable(model, what, pipeline, "not in the local Hugging Face cache and local_files_only is set")
     else:
+        offline = hub_unreachable()
+        if offline:  # fail in seconds, not after minutes of download retries
+            raise _unavailable(model, what, pipeline, offline)
         source, local_only = model, False
     try:
         return loader(source, local_only)

@@ -313,7 +313,9 @@ class EmulatedPluto:
         # the DAC keeps the 12 most significant bits of each int16
         iq = (np.floor(iq.real / 16) * 16 + 1j * np.floor(iq.imag / 16) * 16) / 32768.0
         with self._lock:
-            g = 10 ** (_number(self._attrs[(PHY, "output", "voltage0", "hardwaregain")]) / 20)
+            # one-shot bursts take the attenuation now; a cyclic buffer keeps playing, so (as on a
+            # real Pluto) its attenuation follows every later change: applied when rendered
+            g = 1.0 if handle.cyclic else 10 ** (_number(self._attrs[(PHY, "output", "voltage0", "hardwaregain")]) / 20)
             x = (g * iq).astype(np.complex64)
             if self.channel is not None and not handle.cyclic:
                 apply = getattr(self.channel, "apply", self.channel)  # ChannelSimulator or callable
@@ -350,6 +352,7 @@ class EmulatedPluto:
             "tx_lo": float(a[(PHY, "output", "altvoltage1", "frequency")]),
             "manual": self._manual_gain(),
             "rx_gain_db": _number(a[(PHY, "input", "voltage0", "hardwaregain")]),
+            "tx_gain_db": _number(a[(PHY, "output", "voltage0", "hardwaregain")]),
             "dc_tracking": a[(PHY, "input", "voltage0", "bb_dc_offset_tracking_en")] == "1",
             "quad_tracking": a[(PHY, "input", "voltage0", "quadrature_tracking_en")] == "1",
         }
@@ -373,11 +376,12 @@ class EmulatedPluto:
             lo, hi = max(b0, ticks[0]), min(b0 + b.size, ticks[-1] + 1)
             if lo < hi:
                 x[lo - ticks[0] : hi - ticks[0]] += b[lo - b0 : hi - b0]
+        tx_gain = 10 ** (snap.get("tx_gain_db", 0.0) / 20)
         for c0, c, stop in self._cyclic:
             m = ticks - c0
             valid = (m >= 0) & ((ticks < stop) if stop is not None else True)
             if np.any(valid):
-                x[valid] += c[m[valid] % c.size]
+                x[valid] += tx_gain * c[m[valid] % c.size]
         offset = snap["tx_lo"] - snap["rx_lo"] + self.offset_hz
         if abs(offset) >= 0.5 * self._rate:
             x[:] = 0  # the transmitter is outside the receiver's band

@@ -407,6 +407,9 @@ class ReplayRadio(Radio):
     :param allow_truncated: play the complete samples of a data file that ends in a partial
         sample (a recording cut by a crash) instead of refusing it.
 
+    Bytes the metadata declares as not samples are skipped: ``core:header_bytes`` of the captures
+    (before the samples) and the global ``core:trailing_bytes`` (after them).
+
     ``receive`` returns fewer samples (eventually none) at the end of the recording; it then
     waits ``timeout`` seconds like a radio with nothing to say and counts a timeout.
     """
@@ -436,7 +439,17 @@ class ReplayRadio(Radio):
         if int(g.get(sigmf.NUM_CHANNELS_KEY, 1)) != 1:
             raise SigMFError(f"{self.meta_path}: only single-channel recordings can be replayed")
         comp, self._scale = _DTYPES[datatype]
-        nbytes = self.data_path.stat().st_size
+        captures = meta.get("captures") or [{}]
+        # bytes that are not samples: a header before the first capture, a trailer after the last
+        header = sum(int(c.get("core:header_bytes", 0) or 0) for c in captures if isinstance(c, dict))
+        trailing = int(g.get("core:trailing_bytes", 0) or 0)
+        if header < 0 or trailing < 0:
+            raise SigMFError(f"{self.meta_path}: negative core:header_bytes / core:trailing_bytes")
+        self.header_bytes, self.trailing_bytes = header, trailing
+        nbytes = self.data_path.stat().st_size - header - trailing
+        if nbytes < 0:
+            raise SigMFError(f"{self.data_path}: shorter than its core:header_bytes + core:trailing_bytes "
+                             f"({header} + {trailing} bytes)")
         sample_bytes = 2 * comp.itemsize
         if nbytes % sample_bytes and not allow_truncated:
             raise SigMFError(
@@ -457,7 +470,7 @@ class ReplayRadio(Radio):
             raise SigMFError(f"{self.meta_path}: invalid or corrupt recording ({exc}); a hash "
                              "mismatch means the data file was changed or truncated") from exc
         self.num_samples = nbytes // sample_bytes
-        self._raw = (np.memmap(self.data_path, dtype=comp, mode="r", shape=(2 * self.num_samples,))
+        self._raw = (np.memmap(self.data_path, dtype=comp, mode="r", offset=header, shape=(2 * self.num_samples,))
                      if self.num_samples else np.zeros(0, comp))
         self._pos = 0
         self.realtime = bool(realtime)
@@ -465,7 +478,6 @@ class ReplayRadio(Radio):
         self._t0: float | None = None
         self.global_info = dict(g)
         self.annotations = list(meta.get("annotations", []))
-        captures = meta.get("captures") or [{}]
         rate = g.get(sigmf.SAMPLE_RATE_KEY)
         if rate is None or not float(rate) > 0:
             raise SigMFError(f"{self.meta_path}: no valid core:sample_rate")

@@ -5,7 +5,7 @@ import pytest
 import zmq
 
 from vlmcsc.flowgraphs.air import free_port
-from vlmcsc.flowgraphs.zmq_radio import ZmqRadio, iq_to_message, message_to_iq, open_zmq_radio
+from vlmcsc.sdr.zmq_radio import ZmqRadio, iq_to_message, message_to_iq, open_zmq_radio
 from vlmcsc.sdr.radio import RadioError
 
 

@@ -10,7 +10,7 @@ to bind) and ``receive`` pulls from a socket that **connects** to it (like ZMQ P
 PUB/SUB (``pattern="pubsub"``) the TX side is PUB (bind) and the RX side SUB (connect, subscribed
 to everything).
 
-Spec strings for :func:`open_zmq_radio`: ``zmq:tcp://127.0.0.1:5555`` (push/pull) and
+Spec strings (through :func:`vlmcsc.sdr.open_radio` or :func:`open_zmq_radio`): ``zmq:tcp://127.0.0.1:5555`` (push/pull) and
 ``zmq+pub:tcp://127.0.0.1:5555`` (pub/sub).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import zmq
 
-from vlmcsc.sdr.radio import Radio, RadioError
+from .radio import Radio, RadioError
 
 SAMPLE_DTYPE = np.dtype("<c8")  # gr_complex on the wire: little-endian float32 I, Q
 
