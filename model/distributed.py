@@ -198,6 +198,25 @@ class Precision:
         self.dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
         self.scaler = torch.amp.GradScaler("cuda") if name == "fp16" else None
 
+    def attach(self, net: torch.nn.Module) -> None:
+        """Make ``net``'s top-level blocks hand float32 to whatever follows them (reduced precision only).
+
+        Inside autocast a block's output is bf16/fp16; the codec then builds complex symbols and
+        runs the channel on them, and ``torch.complex`` has no bf16 (nor should power normalisation
+        and noise run in 8 mantissa bits). So matmuls stay in reduced precision and the glue
+        between blocks runs in float32.
+        """
+        if self.dtype is None:
+            return
+
+        def to_float(_module, _inputs, output):
+            if torch.is_tensor(output) and output.dtype in (torch.bfloat16, torch.float16):
+                return output.float()
+            return output
+
+        for child in net.children():
+            child.register_forward_hook(to_float)
+
     def autocast(self):
         """Context for the forward pass (and loss); a no-op in fp32."""
         if self.dtype is None:

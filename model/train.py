@@ -246,6 +246,7 @@ def main(args) -> int:
                                   lambda f: SemanticCodec.from_pretrained(f, device=str(device)))
     net = codec.net
     ddp.broadcast_params(net)
+    amp.attach(net)
     decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in net.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},

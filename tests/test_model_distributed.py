@@ -194,3 +194,27 @@ def test_torchrun_two_processes_resume_and_loss_curve(tmp_path, monkeypatch):
     diffs = [abs(two[s] - l) / l for s, l in single]
     assert max(diffs) < 0.05, diffs
     assert meta["training"]["processes"] == 2 and meta["training"]["steps_done"] == 6
+
+
+def test_bf16_autocast_step_runs_on_the_cpu_and_tracks_fp32():
+    """The mixed-precision code path (bf16 autocast; the codec's complex glue kept in float32)."""
+    from vlmcsc.model.channels import apply_channel
+
+    losses = {}
+    for name in ("fp32", "bf16"):
+        net, ids, pad, snr, kinds = _batch()
+        amp = Precision(torch.device("cpu"), name)
+        amp.attach(net)
+        gen = torch.Generator().manual_seed(5)
+        with amp.autocast():
+            import torch.nn.functional as F
+
+            logits = net(ids, pad, snr, lambda x, s: apply_channel(x, s, kinds, gen))
+            target = ids.masked_fill(pad, -100)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1), ignore_index=-100)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        amp.backward(loss)
+        amp.step(opt, net.parameters(), 1.0)
+        assert all(torch.isfinite(p).all() for p in net.parameters())
+        losses[name] = float(loss.detach())
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.02)
