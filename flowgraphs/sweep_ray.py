@@ -68,8 +68,8 @@ class RayExecutor:
         local = address in (None, "", "local")
         if not ray.is_initialized():
             try:
-                if local:
-                    ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+                if local:  # "local": always a private instance, never a cluster found lying around
+                    ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                              logging_level="ERROR", log_to_driver=False)
                 else:
                     ray.init(address=address, logging_level="ERROR", log_to_driver=False)

@@ -69,6 +69,10 @@ def test_sweep_on_an_existing_ray_cluster_matches_serial_and_resumes(tmp_path):
         except subprocess.TimeoutExpired:
             head.kill()
         log.close()
+        # the head leaves its address behind; a later plain ray.init() would try to attach to it
+        current = Path("/tmp/ray/ray_current_cluster")
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
     ray_rows = {r["snr_db"]: r for r in read_jsonl(tmp_path / "sweep.jsonl")}
     assert sorted(ray_rows) == [5.0, 15.0]
     serial = tmp_path / "serial.jsonl"
