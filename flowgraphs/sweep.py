@@ -10,11 +10,12 @@ there, so an interrupted sweep resumes where it stopped. ``--csv`` also appends 
 Each point's seed is derived from its coordinates (channel, SNR, trial, ``--seed``), never from the
 order of execution, so serial, multi-process and Ray runs give identical rows.
 
-Without a stopping rule a point is ``--frames`` frames in one batch. With ``--target-errors K``
-and/or ``--ci-halfwidth H`` a point runs in chunks of ``--chunk-frames`` frames (chunk ``k`` has its
-own seed derived from the point's) and stops after the first chunk at which it has at least
-``--min-frames`` frames and either K frame losses or a 95 % BLEU-1 interval no wider than +-H, or at
-``--frames`` frames (then the upper bound). Then: ``vlmcsc report results.jsonl``.
+A point runs in chunks of ``--chunk-frames`` frames (chunk ``k`` has its own seed derived from the
+point's; a point of at most one chunk is one batch with the point's seed). Without a stopping rule
+a point is ``--frames`` frames and its chunks run in parallel. With ``--target-errors K`` and/or
+``--ci-halfwidth H`` a point's chunks run one after another and it stops after the first chunk at
+which it has at least ``--min-frames`` frames and either K frame losses or a 95 % BLEU-1 interval no
+wider than +-H, or at ``--frames`` frames (then the upper bound). Then: ``vlmcsc report results.jsonl``.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class StopRule:
     :param ci_halfwidth: stop once the 95 % interval of mean BLEU-1 is at most +- this; ``None`` = off
     :param chunk_frames: frames per chunk (the unit of work and of the stopping decision)
     :param min_frames: never stop before this many frames
-    Without either criterion every point is one chunk of its ``frames`` (the fixed-count sweep).
+    Without either criterion every point runs all its ``frames`` (the fixed-count sweep).
     """
 
     target_errors: int | None = None
@@ -129,8 +130,7 @@ class StopRule:
         return self.target_errors is not None or self.ci_halfwidth is not None
 
     def chunk_sizes(self, max_frames: int) -> list[int]:
-        if not self.adaptive:
-            return [max_frames]
+        """Frames of each chunk of a point of (at most) ``max_frames`` frames."""
         full, rest = divmod(max_frames, self.chunk_frames)
         return [self.chunk_frames] * full + ([rest] if rest else [])
 
@@ -317,34 +317,42 @@ def run_sweep(
             if executor is None:
                 executor = (PoolExecutor(cell_fn, workers, initializer, initargs) if workers > 1
                             else SerialExecutor(cell_fn, initializer, initargs))
-            pending = deque(range(len(todo)))
-            chunks: dict[int, list[dict]] = {}
+            # (point, chunk) tasks. Fixed count: every chunk of a point is independent, all are
+            # queued at once (a point's frames spread over all workers). Adaptive: a point's next
+            # chunk is queued only after the previous one came back and the rule said "go on".
+            sizes = [stop.chunk_sizes(int(c["frames"])) for c in todo]
+            if stop.adaptive:
+                pending = deque((i, 0) for i in range(len(todo)))
+            else:
+                pending = deque((i, k) for i in range(len(todo)) for k in range(len(sizes[i])))
+            chunks: dict[int, dict[int, dict]] = {}
             in_flight = 0
 
-            def submit_next(i: int) -> None:
+            def submit(i: int, k: int) -> None:
                 cell = todo[i]
-                k = len(chunks.setdefault(i, []))
-                sizes = stop.chunk_sizes(int(cell["frames"]))
                 task = {key: cell[key] for key in TASK_KEYS}
-                task["frames"] = sizes[k]
+                task["frames"] = sizes[i][k]
                 if k:
                     task["seed"] = point_seed(cell["seed"], cell["channel"], cell["snr_db"], cell["trial"], k)
-                executor.submit(i, task)
+                executor.submit((i, k), task)
 
             while pending or in_flight:
                 while pending and in_flight < executor.capacity:
-                    submit_next(pending.popleft())
+                    submit(*pending.popleft())
                     in_flight += 1
-                i, row = executor.next_done()
+                (i, k), row = executor.next_done()
                 in_flight -= 1
-                chunks[i].append(row)
-                cell = todo[i]
-                merged = merge_rows(chunks[i], cell)
-                why = stop.decide(merged, int(cell["frames"]))
+                got = chunks.setdefault(i, {})
+                got[k] = row
                 if bar is not None:
                     bar.update(int(row.get("frames", 0)))
+                cell = todo[i]
+                if len(got) < len(sizes[i]) and not stop.adaptive:
+                    continue  # more chunks of this point still out
+                merged = merge_rows([got[j] for j in sorted(got)], cell)
+                why = stop.decide(merged, int(cell["frames"]))
                 if why is None:
-                    submit_next(i)
+                    submit(i, k + 1)
                     in_flight += 1
                     continue
                 merged["stop"] = why
@@ -428,7 +436,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ci-halfwidth", type=float, default=None, metavar="H",
                         help="stop a point once its 95%% BLEU-1 interval is within +-H (e.g. 0.02)")
     parser.add_argument("--chunk-frames", type=int, default=16,
-                        help="with a stopping rule: frames per chunk, the unit of work (default 16)")
+                        help="frames per chunk, the unit of work and of the stopping decision (default 16)")
     parser.add_argument("--min-frames", type=int, default=None,
                         help="with a stopping rule: never stop before this many frames (default: one chunk)")
     parser.add_argument("--seed", type=int, default=1)

@@ -144,13 +144,27 @@ def test_confidence_stopping_records_frames_and_interval(tmp_path):
         assert {k: v for k, v in row.items() if k != "time"} == {k: v for k, v in rows2[snr].items() if k != "time"}
 
 
-def test_fixed_count_without_a_rule_is_one_chunk(tmp_path):
-    out = tmp_path / "f.jsonl"
-    cells = make_cells(["semantic"], ["awgn"], [0.0], trials=1, frames=40)
+def test_fixed_count_runs_all_chunks_in_parallel_and_merges_them_in_order(tmp_path):
+    out, out2 = tmp_path / "f.jsonl", tmp_path / "f2.jsonl"
+    cells = make_cells(["semantic"], ["awgn"], [0.0, 20.0], trials=1, frames=40)
     run_sweep(cells, out, lossy_cell, progress=False)
-    (row,) = list(read_jsonl(out))
-    assert row["frames"] == 40 and row["chunks"] == 1 and row["stop"] == "fixed" and row["seed"] == cells[0]["seed"]
-    assert row["frame_losses"] == 20 and row["bleu1_ci_low"] < row["bleu1"] < row["bleu1_ci_high"]
+    rows = {r["snr_db"]: r for r in read_jsonl(out)}
+    row = rows[0.0]
+    assert row["frames"] == 40 and row["chunks"] == 3 and row["stop"] == "fixed" and row["seed"] == cells[0]["seed"]
+    assert row["frame_losses"] == 8 + 8 + 4 and row["bleu1_ci_low"] < row["bleu1"] < row["bleu1_ci_high"]
+    # chunk k is the seed-derived batch k, in order, whatever order the chunks finished in
+    expect = [lossy_cell({**cells[0], "frames": n, "seed": point_seed(cells[0]["seed"], "awgn", 0.0, 0, k) if k else cells[0]["seed"]})
+              for k, n in enumerate((16, 16, 8))]
+    assert row["bleu1_frames"] == [v for e in expect for v in e["bleu1_frames"]]
+    run_sweep(cells, out2, lossy_cell, workers=2, progress=False)  # 6 chunks over 2 processes
+    rows2 = {r["snr_db"]: r for r in read_jsonl(out2)}
+    for snr in rows:
+        assert {k: v for k, v in rows[snr].items() if k != "time"} == {k: v for k, v in rows2[snr].items() if k != "time"}
+    # a point of one chunk is the cell function's row for the point's own seed
+    small = make_cells(["semantic"], ["awgn"], [20.0], trials=1, frames=5)
+    run_sweep(small, tmp_path / "one.jsonl", lossy_cell, progress=False)
+    (one,) = list(read_jsonl(tmp_path / "one.jsonl"))
+    assert one["bleu1_frames"] == lossy_cell(small[0])["bleu1_frames"] and one["chunks"] == 1
 
 
 def test_stop_rule_rejects_bad_values():
