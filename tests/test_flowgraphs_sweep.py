@@ -176,3 +176,21 @@ def test_stop_rule_rejects_bad_values():
     # textbook values: n=3, s=1 -> t(0.975, 2) = 4.3027, half = 4.3027 / sqrt(3)
     assert mean_ci95([1.0, 2.0, 3.0]) == pytest.approx((2.0, 4.3027 / math.sqrt(3)), rel=1e-4)
     assert mean_ci95([0.0, 2.0, None])[1] == pytest.approx(12.7062, rel=1e-4)  # n=2, s=sqrt(2)
+
+
+def test_ray_missing_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from vlmcsc.flowgraphs.cli import main as cli_main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    out = tmp_path / "r.jsonl"
+    assert cli_main(["sweep", "--ray", "--snr", "5", "--channels", "awgn", "--trials", "1", "--frames", "1",
+                     "--out", str(out)]) == 2
+    text = capsys.readouterr().out
+    assert 'vlmcsc sweep: --ray needs Ray: pip install "vlm-csc[ray]"' in text and "Traceback" not in text
+    assert not out.exists()
+    for bad, name in ((["--target-errors", "0"], "--target-errors"), (["--ci-halfwidth", "-1"], "--ci-halfwidth"),
+                      (["--workers", "0"], "--workers")):
+        assert cli_main(["sweep", "--snr", "5", "--out", str(out), *bad]) == 2
+        assert name in capsys.readouterr().out
