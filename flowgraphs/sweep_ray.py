@@ -19,6 +19,27 @@ class RayUnavailableError(RuntimeError):
     """Ray is not installed, or the cluster address cannot be reached."""
 
 
+def check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Fail fast (one line) when nothing listens at a ``HOST:PORT`` / ``ray://HOST:PORT`` address.
+
+    Ray itself retries an unreachable head for minutes while printing C++ warnings.
+    ``auto`` and other forms are left to Ray.
+    """
+    import socket
+
+    target = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        hint = "ray start --head --port=" + port if not address.startswith("ray://") else "the head's Ray client server"
+        raise RayUnavailableError(f"no Ray cluster at {address} ({exc.strerror or exc}); start one with "
+                                  f"`{hint}` or check the address") from None
+
+
 class _SweepWorker:
     """Actor body: runs ``initializer(*initargs)`` once, then ``cell_fn(task)`` per task."""
 
@@ -67,6 +88,8 @@ class RayExecutor:
         self._own = False
         local = address in (None, "", "local")
         if not ray.is_initialized():
+            if not local:
+                check_reachable(address)
             try:
                 if local:  # "local": always a private instance, never a cluster found lying around
                     ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,

@@ -33,6 +33,13 @@ def test_scale_benchmark_quick(tmp_path):
     # the 0 dB points lose frames fast and stop on errors; nobody exceeds the cap
     assert all(p["frames"] <= res["ci_stop_rule"]["max_frames"] for p in res["ci_points"])
     assert 0 <= res["train_ddp_loss_match"] < 0.05
-    assert res["scaling_limit_workers"] == 160
-    hours = res["estimate_hours"]
-    assert hours["1"] > hours["2"] > hours["8"] and hours["160"] == hours["320"]
+    for key, limit_key in (("estimate_hours", "scaling_limit_workers"),
+                           ("estimate_hours_sequential_points", "scaling_limit_workers_sequential_points")):
+        hours, limit = res[key], res[limit_key]
+        ns = sorted(int(n) for n in hours)
+        assert all(hours[str(a)] >= hours[str(b)] for a, b in zip(ns, ns[1:]))  # more workers never slower
+        beyond = [n for n in ns if n > limit]
+        assert len({hours[str(n)] for n in beyond}) <= 1  # flat past the limit
+    # points whose chunks run one after another cannot use more workers than there are points
+    assert res["scaling_limit_workers_sequential_points"] <= 160
+    assert res["ray_driver_cpu_s_per_chunk"] > 0

@@ -194,3 +194,20 @@ def test_ray_missing_is_a_one_line_error(tmp_path, monkeypatch, capsys):
                       (["--workers", "0"], "--workers")):
         assert cli_main(["sweep", "--snr", "5", "--out", str(out), *bad]) == 2
         assert name in capsys.readouterr().out
+
+
+def test_unreachable_ray_address_fails_fast_with_one_line(tmp_path, capsys):
+    pytest.importorskip("ray")
+    import socket
+
+    from vlmcsc.flowgraphs.cli import main as cli_main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "r.jsonl"
+    assert cli_main(["sweep", "--ray", f"127.0.0.1:{port}", "--snr", "5", "--channels", "awgn", "--trials", "1",
+                     "--frames", "1", "--out", str(out)]) == 2
+    text = capsys.readouterr().out
+    assert f"vlmcsc sweep: no Ray cluster at 127.0.0.1:{port}" in text and "ray start --head" in text
+    assert not out.exists()
