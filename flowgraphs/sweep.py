@@ -351,6 +351,8 @@ def run_sweep(
                     continue  # more chunks of this point still out
                 merged = merge_rows([got[j] for j in sorted(got)], cell)
                 why = stop.decide(merged, int(cell["frames"]))
+                if why is None and k + 1 >= len(sizes[i]):
+                    why = "max_frames"  # every chunk ran (a cell function that returned fewer frames)
                 if why is None:
                     submit(i, k + 1)
                     in_flight += 1
