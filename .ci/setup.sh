@@ -26,8 +26,8 @@ fi
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q torch==2.13.0
 stamp=.venv/.vlmcsc-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "[setup] pip install -e .[test,pluto]"
-  .venv/bin/pip install -q -e ".[test,pluto]"
+  echo "[setup] pip install -e .[test,pluto,ray]"
+  .venv/bin/pip install -q -e ".[test,pluto,ray]"
   touch "$stamp"
 fi
 

@@ -281,6 +281,7 @@ def run_loopback_batch(
         "seed": int(seed), "frames": int(frames), "frames_ok": int(ok),
         "bleu1": _mean(bleu), "bleu1_frames": [round(b, 4) for b in bleu],
         "bleu1_received": _mean(got_bleu),  # over the frames the receiver found (isolates the codec)
+        "frames_received": len(got_bleu),  # weight of the *_received / PHY means when chunks merge
         "similarity": _mean(sim), "similarity_frames": [None if s is None else round(s, 4) for s in sim],
         "snr_est_db": _mean(snr_est), "cfo_hz": _mean(cfo), "evm_db": _mean(evm),
         "seconds": round(time.perf_counter() - t0, 3),

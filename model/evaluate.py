@@ -80,11 +80,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     from tqdm import tqdm
 
+    from .ckb import DeviceUnavailableError, resolve_device
     from .data import load_task
-    from .train import resolve_device
 
     torch.set_num_threads(max(1, args.threads))
-    codec = SemanticCodec.from_pretrained(args.checkpoint, device=str(resolve_device(args.device)))
+    try:
+        device = resolve_device(args.device)
+    except DeviceUnavailableError as exc:
+        print(f"vlmcsc eval: {exc}", file=sys.stderr)
+        return 2
+    codec = SemanticCodec.from_pretrained(args.checkpoint, device=str(device))
     texts = load_task(args.corpus, "test", args.data)
     if args.limit:
         texts = texts[: args.limit]

@@ -8,6 +8,10 @@ and cosine decay. Checkpoints (safetensors + JSON) are written every ``--save-ev
 Example (the shipped checkpoint, see docs/codec.md)::
 
     vlmcsc train --out runs/shipped --steps 6000 --threads 2
+
+Across processes or GPUs (data parallel, see :mod:`.distributed` and docs/scale.md)::
+
+    torchrun --standalone --nproc_per_node=2 --no-python vlmcsc train --out runs/ddp --threads 1
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from .channels import CHANNELS, apply_channel
 from .codec import CodecConfig, CodecNet, SemanticCodec
 from .data import load_task
+from .distributed import DeviceUnavailableError, Precision, setup as setup_distributed
 from .memory import MedMemory
 from .tokenizer import train_tokenizer
 
@@ -76,17 +81,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-dtype", choices=["float32", "float16"], default="float32")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (under torchrun: cuda:LOCAL_RANK)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="mixed precision: auto = bf16 on a GPU that has it, fp32 on the CPU")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (per process)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda requested but torch sees no CUDA device; use --device cpu")
-    return torch.device(name)
 
 
 def parse_channels(spec: str) -> tuple[list[str], np.ndarray]:
@@ -221,7 +220,18 @@ def quick_eval(codec: SemanticCodec, texts: list[str], snrs=(0.0, 6.0), kind="aw
 # --------------------------------------------------------------------------------------------
 def main(args) -> int:
     torch.set_num_threads(max(1, args.threads))
-    device = resolve_device(args.device)
+    try:  # one process, or one rank of a torchrun job
+        ddp = setup_distributed(args.device)
+        amp = Precision(ddp.device, args.precision)
+    except (DeviceUnavailableError, ValueError) as exc:
+        print(f"vlmcsc train: {exc}", file=sys.stderr)
+        return 2
+    if ddp.active and (args.memory or args.batch_size < ddp.world_size):
+        print(f"vlmcsc train: under torchrun --batch-size must be >= {ddp.world_size} processes and "
+              "--memory (replay) is not supported yet", file=sys.stderr)
+        ddp.close()
+        return 2
+    device = ddp.device
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint"
@@ -231,9 +241,12 @@ def main(args) -> int:
 
     if args.resume and ckpt.is_dir():
         codec = SemanticCodec.from_pretrained(ckpt, device=str(device))
-    else:
-        codec = build_codec(args, device)
+    else:  # rank 0 builds (tokenizer training is not reproducible across processes), others load
+        codec = ddp.build_on_main(lambda: build_codec(args, device), out / ".codec_rank0",
+                                  lambda f: SemanticCodec.from_pretrained(f, device=str(device)))
     net = codec.net
+    ddp.broadcast_params(net)
+    amp.attach(net)
     decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in net.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -245,6 +258,7 @@ def main(args) -> int:
     if args.resume and ckpt.is_dir():
         state = load_checkpoint(ckpt, codec, opt, rng, memory)
         print(f"resumed at step {state['step']} / {total}", file=sys.stderr)
+    ddp.seed_torch(args.seed, state["step"])
 
     if memory is not None and args.memory_prefill and state["step"] == 0:
         name, _, n = args.memory_prefill.partition(":")
@@ -262,13 +276,15 @@ def main(args) -> int:
         print(f"memory prefilled from {name}: LTM {len(memory.ltm)}, STM {len(memory.stm)}", file=sys.stderr)
     corpora = {t: tokenize_corpus(codec, load_task(t, "train", args.data)) for t in tasks}
     eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
-    log = (out / "train_log.jsonl").open("a")
-    print(f"codec: {codec.num_parameters():,} parameters, {codec.symbols_per_token} symbols/token; "
-          f"tasks {tasks}, {args.steps} steps each, device {device}", file=sys.stderr)
+    log = (out / "train_log.jsonl").open("a") if ddp.is_main else None
+    if ddp.is_main:
+        print(f"codec: {codec.num_parameters():,} parameters, {codec.symbols_per_token} symbols/token; "
+              f"tasks {tasks}, {args.steps} steps each, device {device}, {ddp.world_size} process(es), "
+              f"{amp.name}", file=sys.stderr)
 
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=state["step"], disable=args.no_progress, desc="train", file=sys.stderr)
+    bar = tqdm(total=total, initial=state["step"], disable=args.no_progress or not ddp.is_main, desc="train", file=sys.stderr)
     t_start = time.time() - state["elapsed_s"]
     net.train()
     running = None
@@ -277,6 +293,8 @@ def main(args) -> int:
     while state["step"] < total:
         step = state["step"]
         time_frac = state["elapsed_s"] / budget_s if budget_s > 0 else 0.0
+        if budget_s > 0:
+            time_frac = ddp.max(time_frac)  # every rank stops at the same step
         if time_frac >= 1.0 or (args.stop_at and step >= args.stop_at):
             print(f"stopping at step {step} (time budget or --stop-at)", file=sys.stderr)
             break
@@ -305,11 +323,14 @@ def main(args) -> int:
         for g in opt.param_groups:
             g["lr"] = lr_at(step % args.steps if memory is not None or len(tasks) > 1 else step,
                             args.steps if len(tasks) > 1 else total, args.lr, args.warmup, time_frac)
-        loss = loss_on(net, ids, pad, snr, batch_kinds)
+        r_ids, r_pad, r_snr, r_kinds, share = ddp.shard(ids, pad, snr, batch_kinds)  # this rank's part
+        with amp.autocast():
+            loss = loss_on(net, r_ids, r_pad, r_snr, r_kinds)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        amp.backward(loss * share if ddp.active else loss)
+        ddp.all_reduce_grads(net)  # sum of token-weighted gradients = the global batch's gradient
+        amp.step(opt, net.parameters(), 1.0)
+        loss = torch.tensor(ddp.global_loss(loss, share))
         if memory is not None:
             with torch.no_grad():
                 nid, npad = ids[: len(new)], pad[: len(new)]
@@ -323,7 +344,8 @@ def main(args) -> int:
         bar.set_postfix(loss=f"{running:.3f}", task=tasks[task_i])
         last_of_task = state["step"] % args.steps == 0
         out_of_time = (budget_s > 0 and state["elapsed_s"] >= budget_s) or state["step"] == args.stop_at
-        if state["step"] % args.save_every == 0 or state["step"] == total or last_of_task or out_of_time:
+        if ddp.is_main and (state["step"] % args.save_every == 0 or state["step"] == total or last_of_task
+                            or out_of_time):
             net.eval()
             rec = {"step": state["step"], "task": tasks[task_i], "loss": round(running, 4),
                    "elapsed_s": round(state["elapsed_s"], 1), "lr": opt.param_groups[0]["lr"]}
@@ -338,13 +360,17 @@ def main(args) -> int:
             net.train()
     bar.close()
     net.eval()
+    if not ddp.is_main:
+        ddp.close()
+        return 0
     meta = {"training": {"command": " ".join(sys.argv), "tasks": tasks, "steps_per_task": args.steps,
                          "batch_size": args.batch_size, "snr_db": [args.snr_min, args.snr_max]
                          if args.fixed_snr is None else [args.fixed_snr, args.fixed_snr],
                          "channels": args.channels, "memory": bool(args.memory), "seed": args.seed,
                          "steps_done": state["step"], "lr": args.lr,
                          "elapsed_s": round(state["elapsed_s"], 1), "device": str(device),
-                         "threads": args.threads}}
+                         "threads": args.threads, "processes": ddp.world_size, "precision": amp.name}}
     codec.save_pretrained(out, dtype=args.save_dtype, extra=meta)
     print(f"saved codec to {out} after {state['elapsed_s']:.0f} s", file=sys.stderr)
+    ddp.close()
     return 0
