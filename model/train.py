@@ -66,8 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory", action="store_true", help="continual learning with MED memory replay")
     p.add_argument("--stm-size", type=int, default=500)
     p.add_argument("--ltm-size", type=int, default=2000)
-    p.add_argument("--tau", type=float, default=10.0)
-    p.add_argument("--threshold", type=float, default=0.05)
+    p.add_argument("--tau", type=float, default=None,
+                   help="MED RBF width on unit-norm features (default: calibrated per task, model/memory.py)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="MED selection threshold lambda (default: calibrated per task, model/memory.py)")
     p.add_argument("--replay-fraction", type=float, default=0.5)
     p.add_argument("--memory-prefill", default=None, metavar="CORPUS:N",
                    help="with --init: fill the memory from N train samples of CORPUS first (the task "
@@ -272,7 +274,7 @@ def main(args) -> int:
                                        dtype=torch.float32, device=device)
                 keep = (~ppad)[..., None].float()
                 feat = (net.semantic(pids, ppad, psnr) * keep).sum(1) / keep.sum(1)
-                memory.add(chunk, feat.cpu().numpy())
+                memory.add(chunk, feat.cpu().numpy(), task=-1)  # the task before the first
         print(f"memory prefilled from {name}: LTM {len(memory.ltm)}, STM {len(memory.stm)}", file=sys.stderr)
     corpora = {t: tokenize_corpus(codec, load_task(t, "train", args.data)) for t in tasks}
     eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
@@ -336,7 +338,7 @@ def main(args) -> int:
                 nid, npad = ids[: len(new)], pad[: len(new)]
                 feat = net.semantic(nid, npad, snr[: len(new)])
                 keep = (~npad)[..., None].float()
-                memory.add(new, ((feat * keep).sum(1) / keep.sum(1)).cpu().numpy())
+                memory.add(new, ((feat * keep).sum(1) / keep.sum(1)).cpu().numpy(), task=task_i)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         state["step"] = step + 1
         state["elapsed_s"] = time.time() - t_start

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vlmcsc.model.memory import MedMemory, representativeness
+from vlmcsc.model.memory import MedMemory, ReservoirMemory, representativeness
 from vlmcsc.model.metrics import bleu, exact_match
 
 
@@ -28,7 +28,7 @@ def test_representativeness_excludes_self():
 
 def test_selection_keeps_representative_samples_and_drops_outliers():
     rng = np.random.default_rng(0)
-    mem = MedMemory(stm_size=50, ltm_size=1000, tau=10.0, threshold=0.05, seed=0)
+    mem = MedMemory(stm_size=50, ltm_size=1000, tau=10.0, threshold=0.05, seed=0, normalize=False)
     cluster = rng.normal(0.0, 1.0, (45, 8))          # typical samples: close together
     outliers = rng.normal(0.0, 1.0, (5, 8)) + 200.0 * np.eye(8)[:5]  # far from everything
     feats = np.concatenate([cluster, outliers])
@@ -38,6 +38,77 @@ def test_selection_keeps_representative_samples_and_drops_outliers():
     assert kept == list(range(45))
     assert mem.stm == [] and mem.admitted == 45
     assert len(mem.sample(10)) == 10
+
+
+def _caption_like_features(n, seed, centre=None):
+    """Features like the codec's: a large common offset (norm ~10) plus per-sample variation."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(0.0, 1.0, 32) * 1.7 if centre is None else centre
+    return centre + rng.normal(0.0, 0.5, (n, 32)) * rng.uniform(0.3, 2.0, (n, 1))
+
+
+def test_paper_constants_on_raw_features_admit_everything_calibrated_rule_selects():
+    # the reported fault: tau = 10 on raw features of norm ~10 gives R >= 0.7 for every sample
+    feats = _caption_like_features(200, 1)
+    assert np.linalg.norm(feats, axis=1).mean() > 5
+    old = MedMemory(stm_size=200, ltm_size=1000, tau=10.0, threshold=0.05, normalize=False)
+    r = old.add([[i] for i in range(200)], feats) or old.consolidate()
+    assert len(old.ltm) == 200  # nothing rejected: MED degenerates to plain replay
+    new = MedMemory(stm_size=200, ltm_size=1000)  # unit features, tau and lambda calibrated
+    new.add([[i] for i in range(200)], feats)
+    share = len(new.ltm) / 200
+    assert 0.3 <= share <= 0.7, share
+    cal = new.calibration[0]
+    assert 0 < cal["tau"] < 2 and 0 < cal["threshold"] < 1
+    # the admitted samples are the dense ones: closer to the centre than the rejected ones
+    kept = {s[0] for s, _ in new.ltm}
+    unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    d = np.linalg.norm(unit - unit.mean(0), axis=1)
+    assert d[sorted(kept)].mean() < d[[i for i in range(200) if i not in kept]].mean()
+
+
+def test_ltm_is_balanced_across_tasks():
+    # three tasks streamed one after another; the old rule kept a random 1/3-ish of a shrinking
+    # share of task 0 (3 samples by the end of task 3 in the benchmark); now each owns ltm//3
+    mem = MedMemory(stm_size=50, ltm_size=150, seed=0)
+    for task in range(3):
+        feats = _caption_like_features(600, task + 10)
+        for i in range(0, 600, 30):
+            mem.add([[task, i + k] for k in range(30)], feats[i: i + 30], task=task, snr_db=5.0)
+    mem.consolidate()
+    counts = mem.task_counts()
+    assert sorted(counts) == [0, 1, 2]
+    assert all(45 <= c <= 50 for c in counts.values()), counts
+    assert len(mem.ltm) <= 150
+    # replay is task-balanced and keeps each sample's SNR
+    items = mem.sample_items(3000)
+    share = np.bincount([it.task for it in items], minlength=3) / 3000
+    np.testing.assert_allclose(share, 1 / 3, atol=0.04)
+    assert all(it.snr_db == 5.0 for it in items)
+
+
+def test_over_quota_eviction_keeps_the_dense_core():
+    rng = np.random.default_rng(4)
+    dense = rng.normal(0.0, 0.05, (40, 8)) + np.eye(8)[0]
+    sparse = rng.normal(0.0, 1.0, (40, 8))
+    mem = MedMemory(stm_size=80, ltm_size=40, threshold=0.0, seed=0)  # admit all, then evict
+    mem.add([[i] for i in range(80)], np.concatenate([dense, sparse]))
+    kept = [s[0] for s, _ in mem.ltm]
+    assert len(kept) == 40 and sum(k < 40 for k in kept) >= 36
+
+
+def test_reservoir_keeps_a_uniform_sample_of_the_stream():
+    first_half = []
+    for seed in range(20):
+        res = ReservoirMemory(size=100, seed=seed)
+        for i in range(0, 1000, 10):
+            res.add([[j] for j in range(i, i + 10)], task=i // 500)
+        assert len(res) == 100 and res.seen == 1000
+        first_half.append(sum(s[0][0] < 500 for s in res.items))
+    assert abs(np.mean(first_half) - 50) < 5
+    assert len(res.sample(7)) == 7 and set(res.task_counts()) == {0, 1}
+    with pytest.raises(ValueError):
+        ReservoirMemory(size=0)
 
 
 def test_threshold_controls_admission():
@@ -62,6 +133,10 @@ def test_memory_validation():
         MedMemory(stm_size=1)
     with pytest.raises(ValueError):
         MedMemory(tau=0.0)
+    with pytest.raises(ValueError):
+        MedMemory(admit_quantile=1.0)
+    with pytest.raises(ValueError):
+        MedMemory(stm_size=4).add([[1], [2]], np.zeros((3, 2)))
 
 
 def test_bleu_values():
