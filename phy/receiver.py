@@ -376,6 +376,7 @@ class StreamingReceiver:
             channel=est.h.astype(np.complex64),
             sfo_ppm=sfo_ppm,
             num_ofdm_symbols=hs + nsym,
+            mode=header.mode,
         )
         if header.kind == "analog":
             key = (nsym, header.length)
