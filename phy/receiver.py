@@ -47,7 +47,8 @@ class StreamingReceiver:
         false_alarm_prob: probability that pure noise passes the verification after a detection
             (normalised cross-correlation with the known long symbols; sets its threshold). The
             header CRC-16 then rejects all but ~2^-16 of what passes.
-        timing_backoff: samples the FFT window is moved into the cyclic prefix.
+        timing_backoff: samples the FFT window is moved into the cyclic prefix (0..cp_len/2;
+            default min(2, cp_len/2)).
         smooth_channel: denoise the LS channel estimate in the tap domain (default on).
         max_sfo_ppm: largest sampling-frequency offset the pilot tracking follows (0 = off).
         keep_sync_log: record every verified preamble (start, SNR and CFO estimates), header
@@ -64,7 +65,7 @@ class StreamingReceiver:
         equalizer: str = "mmse",
         detection_threshold: float = 0.1,
         false_alarm_prob: float = 1e-6,
-        timing_backoff: int = 2,
+        timing_backoff: int | None = None,
         smooth_channel: bool = True,
         max_sfo_ppm: float = 200.0,
         keep_sync_log: bool = False,
@@ -78,17 +79,21 @@ class StreamingReceiver:
             raise ValueError(f"detection_threshold must be in (0, 1), got {detection_threshold!r}")
         if not 0 < false_alarm_prob < 1:
             raise ValueError(f"false_alarm_prob must be in (0, 1), got {false_alarm_prob!r}")
-        if not 0 <= timing_backoff <= self.cfg.cp_len // 2:
+        if timing_backoff is None:
+            timing_backoff = min(2, self.cfg.cp_len // 2)
+        if not isinstance(timing_backoff, (int, np.integer)) or not 0 <= timing_backoff <= self.cfg.cp_len // 2:
             raise ValueError(f"timing_backoff must be 0..cp_len/2, got {timing_backoff!r}")
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
         self.false_alarm_prob = float(false_alarm_prob)
-        # on noise, |<y, lts>|^2 / (|y|^2 |lts|^2) over 2N samples is ~ Beta(1, 2N-1) ~ exp(2N):
-        # P(max over the 4 cp + 1 timing lags > v) ~ lags * exp(-2N v)
+        # on noise, |<y, lts>|^2 / (|y_used|^2 |lts|^2) (energy on the U used bins of both LTS
+        # windows) is ~ Beta(1, 2U-1) ~ exp(2U): P(max over the 2 search + 1 timing lags > v)
+        # ~ lags * exp(-2U v); capped at 0.5 so sparse allocations (small U) still verify at the
+        # per-RE SNR of the default (the header CRC-16 then carries the false-alarm burden)
         train = training(self.cfg)
-        lags = 4 * self.cfg.cp_len + 1
-        self.verify_threshold = float(min(0.9, math.log(lags / false_alarm_prob) / (2 * self.cfg.fft_size)))
+        lags = 2 * self.cfg.timing_search + 1
+        self.verify_threshold = float(min(0.5, math.log(lags / false_alarm_prob) / (2 * self.cfg.num_used)))
         self.timing_backoff = int(timing_backoff)
         self.smooth_channel = bool(smooth_channel)
         if not 0 <= max_sfo_ppm <= 1e4:
@@ -221,21 +226,33 @@ class StreamingReceiver:
             return x.size > span  # more samples beyond this block: keep searching
         self._block = self._block_after_frame
         i = int(hits[0])
-        # the peak lies within one window of the first crossing; wait for those samples
-        need = i + self._need_extra
-        if need > x.size:
-            self._pos += i
+        # the peak: climb from the first crossing until d is the largest metric of the window
+        # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
+        # threshold everywhere, so the first window may end just before a preamble and its
+        # argmax sit on the preamble's rising edge, one LTS early)
+        win = self._window
+        d = i
+        while True:
+            if d + win > p2.size:  # the peak may lie past this block: search again from d
+                self._pos += d
+                return d > 0 or x.size > span
+            d_next = d + int((p2[d : d + win] / (r2[d : d + win] + 1e-30)).argmax())
+            if d_next == d:
+                break
+            d = d_next
+        # wait for the samples of the whole preamble and header
+        if d + self._need_extra > x.size:
+            self._pos += d
             return False
-        if i + self._window > p2.size:  # the peak may lie past this block: search again from i
-            self._pos += i
-            return True
-        seg_p2, seg_r2 = p2[i : i + self._window], r2[i : i + self._window]
-        d = i + int((seg_p2 / (seg_r2 + 1e-30)).argmax())
         self.stats["detections"] += 1
         sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff)
         if sync is None:
             self.stats["sync_rejects"] += 1
-            self._pos += d + cfg.short_len  # skip this correlation peak
+            # resume right after the window the peak was taken from: every start in it scored
+            # below d, so a preamble starting there was not missed; skipping further (d + the
+            # preamble length) could jump into a real preamble behind a false trigger and lock
+            # its timing late (DC offsets and tones near the noise level trigger often)
+            self._pos += i + self._window
             return True
         abs_sync = SyncResult(
             lts_start=sync.lts_start + self._pos,

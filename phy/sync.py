@@ -99,7 +99,7 @@ def synchronize(
     Indices in the result are buffer indices.
     """
     n, cp = cfg.fft_size, cfg.cp_len
-    search = 2 * cp  # the S&C peak is broad: at 0 dB it wanders by more than a CP
+    search = cfg.timing_search
     eps_c = coarse_cfo(x, d, cfg)
     lts_nom = d + cfg.short_len + cfg.long_gi
     lo = lts_nom - search
@@ -134,7 +134,11 @@ def synchronize(
         c_g = c_g.real * c_g.real + c_g.imag * c_g.imag
         peak_g = int(c_g.argmax())
         w = seg_g[peak_g : peak_g + 2 * n]
-        energy = float(np.vdot(w, w).real) * 2 * n  # ||ref||^2 = 2N
+        # normalised by the window's energy on the used bins only (the reference lives there):
+        # on noise rho ~ Beta(1, 2U - 1) whatever the allocation, and a clean LTS gives 1 also
+        # for sparse allocations (normalising by all N bins capped it at U/N)
+        wf = fft_ortho(w.reshape(2, n)).take(train.used_bins, axis=1)
+        energy = float(np.vdot(wf, wf).real) * train.lts_pair_energy
         rho_g = float(c_g[peak_g] / (energy + 1e-30))
         if best is None or rho_g > best[0]:
             best = (rho_g, eps_g, c_g, peak_g, seg_g)
