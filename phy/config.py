@@ -39,6 +39,11 @@ class OfdmConfig:
             ambiguity of 4 subcarriers is searched). Default min(8, N/4).
         interleaver_seed: seed of the pseudo-random bit interleavers of the header and digital
             payloads (TX and RX must agree; analog payloads use a structured interleaver).
+        max_payload_symbols: longest payload in OFDM symbols: the transmitter refuses longer
+            frames, the receiver drops headers that claim more (``stats["header_too_long"]``),
+            so one false or hostile length field cannot hold the receiver for seconds. Default:
+            what the largest analog frame (65535 symbols) needs, ``ceil(65535 / num_data)``
+            (1366 at the default numerology: about 8 KB digital payloads at QPSK).
 
     Example::
 
@@ -56,6 +61,7 @@ class OfdmConfig:
     tx_scale: float | None = None
     max_int_cfo: int | None = None
     interleaver_seed: int = 0x5EED
+    max_payload_symbols: int | None = None
 
     def __post_init__(self) -> None:
         n = self.fft_size
@@ -90,6 +96,12 @@ class OfdmConfig:
         if not isinstance(mic, (int, np.integer)) or not 0 <= mic <= n // 4:
             raise ValueError(f"max_int_cfo must be 0..fft_size/4={n // 4} subcarriers, got {self.max_int_cfo!r}")
         object.__setattr__(self, "max_int_cfo", int(mic))
+        mps = self.max_payload_symbols
+        if mps is None:
+            mps = -(-0xFFFF // (used - pilots))
+        if isinstance(mps, bool) or not isinstance(mps, (int, np.integer)) or not 1 <= mps <= 1 << 20:
+            raise ValueError(f"max_payload_symbols must be an integer in 1..{1 << 20}, got {self.max_payload_symbols!r}")
+        object.__setattr__(self, "max_payload_symbols", int(mps))
         object.__setattr__(self, "cp_len", int(cp))
         object.__setattr__(self, "num_used", int(used))
         object.__setattr__(self, "num_pilots", int(pilots))

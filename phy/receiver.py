@@ -26,8 +26,9 @@ from . import fec
 from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, refine_noise
+from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, layout, refine_noise
 from .frame import Frame, Header
+from .integrity import payload_intact
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
 from .sync import SyncResult, detection_metric, synchronize
@@ -55,7 +56,12 @@ class StreamingReceiver:
             decoded or not, in ``sync_log`` (a list of dicts; for diagnostics and benchmarks).
 
     ``stats`` counts: samples, detections, sync_rejects, header_crc_fail, header_ok, frames_ok,
-    payload_crc_fail, bad_samples (NaN, inf or |x| > 1e15, zeroed).
+    payload_crc_fail, bad_samples (NaN, inf or |x| > 1e15, zeroed), and the frames dropped:
+    header_too_long (a CRC-valid header claiming more than ``cfg.max_payload_symbols``: counted,
+    skipped), payload_cut_short (a new preamble + valid header inside a frame's claimed payload:
+    the older frame was cut short; the search never stops inside a pending payload),
+    analog_payload_invalid (an analog payload whose tail no longer carries the frame's energy or
+    pilots: truncated bursts, a preamble + header alone; see :mod:`.integrity`).
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class StreamingReceiver:
         self.max_sfo_ppm = float(max_sfo_ppm)
         self.sync_log: list[dict] | None = [] if keep_sync_log else None
         self._train = train
+        self._lay = layout(self.cfg)
         self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
         self._period = self.cfg.short_period
         self._window = self.cfg.short_len - self._period
@@ -148,6 +155,9 @@ class StreamingReceiver:
                 "frames_ok",
                 "payload_crc_fail",
                 "bad_samples",
+                "header_too_long",
+                "payload_cut_short",
+                "analog_payload_invalid",
             ),
             0,
         )
@@ -161,10 +171,19 @@ class StreamingReceiver:
             self._buf = np.concatenate([self._buf, x]) if self._buf.size else x
         frames: list[Frame] = []
         while True:
-            if self._pending is not None:
+            p = self._pending
+            if p is not None:
+                # keep searching inside the claimed payload first: a frame cut short (or a false
+                # length field) must not hide the frames behind it; a new valid header there
+                # replaces the pending frame (counted payload_cut_short)
+                if self._pos < p["search_end"]:
+                    if self._search(limit=p["search_end"]):
+                        continue
+                    if self._pos < p["search_end"]:
+                        break  # waiting for samples
+                if p["end"] > self._base + self._buf.size:
+                    break  # waiting for the payload
                 frame = self._try_payload()
-                if frame is None and self._pending is not None:
-                    break  # waiting for more samples
                 if frame is not None:
                     frames.append(frame)
                 continue
@@ -206,14 +225,15 @@ class StreamingReceiver:
             self._base += cut
 
     # -- detection + header --------------------------------------------------------------------
-    def _search(self) -> bool:
-        """Look for a preamble from ``_pos``; True if the state advanced (call again)."""
+    def _search(self, limit: int | None = None) -> bool:
+        """Look for a preamble from ``_pos`` (detections before the absolute index ``limit``
+        only, if given); True if the state advanced (call again)."""
         cfg = self.cfg
         start = self._pos - self._base
         x = self._buf[start:]
         # search a block at a time: small right after a frame (the next preamble is often
         # right there), growing on empty noise, so back-to-back frames do not rescan the chunk
-        block = self._block
+        block = self._block if limit is None else max(1, min(1 << 16, limit - self._pos))
         span = block + 2 * self._window + self._period
         p2, r2 = detection_metric(x[:span], self._period, self._window)
         if p2.size == 0:
@@ -222,9 +242,11 @@ class StreamingReceiver:
         hits = (p2[:valid] > self.detection_threshold * r2[:valid]).nonzero()[0]
         if hits.size == 0:
             self._pos += valid
-            self._block = min(4 * block, 1 << 16)
+            if limit is None:
+                self._block = min(4 * block, 1 << 16)
             return x.size > span  # more samples beyond this block: keep searching
-        self._block = self._block_after_frame
+        if limit is None:
+            self._block = self._block_after_frame
         i = int(hits[0])
         # the peak: climb from the first crossing until d is the largest metric of the window
         # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
@@ -279,7 +301,13 @@ class StreamingReceiver:
             self.stats["header_crc_fail"] += 1
             self._pos += d + cfg.short_len
             return True
+        if pending["nsym"] > cfg.max_payload_symbols:  # valid CRC, impossible length: skip the header
+            self.stats["header_too_long"] += 1
+            self._pos = abs_sync.lts_start + self._lts_to_payload
+            return True
         self.stats["header_ok"] += 1
+        if self._pending is not None:
+            self.stats["payload_cut_short"] += 1
         self._pending = pending
         # the header is consumed: a flush() or a lost payload must not re-detect this preamble
         self._pos = abs_sync.lts_start + self._lts_to_payload
@@ -356,7 +384,11 @@ class StreamingReceiver:
             nsym = cfg.payload_symbols_analog(header.length)
         else:
             nsym = cfg.payload_symbols_digital(header.length, header.modulation)
-        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start, "fine_ph": fine_ph}
+        end = sync.lts_start + 2 * n + (cfg.header_symbols + nsym) * cfg.symbol_len
+        # the search inside the payload covers starts whose metric needs no sample past its end
+        search_end = end - cfg.cp_len - self._window - self._period
+        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start,
+                "fine_ph": fine_ph, "end": end, "search_end": search_end}
 
     # -- payload -------------------------------------------------------------------------------
     def _try_payload(self) -> Frame | None:
@@ -366,11 +398,11 @@ class StreamingReceiver:
         est: ChannelEstimate = p["est"]
         header: Header = p["header"]
         hs, nsym = cfg.header_symbols, p["nsym"]
-        end = sync.lts_start + 2 * cfg.fft_size + (hs + nsym) * cfg.symbol_len
+        end = p["end"]
         if end > self._base + self._buf.size:
             return None
         self._pending = None
-        self._pos = max(self._pos, end - cfg.cp_len)
+        self._pos = max(self._pos, p["search_end"])
         y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p["fine_ph"])
         axes = self._payload_axes.get(nsym)
         if axes is None:
@@ -396,6 +428,9 @@ class StreamingReceiver:
             mode=header.mode,
         )
         if header.kind == "analog":
+            if not payload_intact(y, est.h, est.noise, self._lay.bins_used, self._lay.ip, axes.pilots):
+                self.stats["analog_payload_invalid"] += 1
+                return None
             key = (nsym, header.length)
             got = self._analog_sel.get(key)
             if got is None:

@@ -58,7 +58,7 @@ class FrameTransmitter:
             raise ValueError("symbols are all zero; nothing to normalise")
         x = x / np.sqrt(power)
         cfg = self.cfg
-        nsym = cfg.payload_symbols_analog(x.size)
+        nsym = self._check_len(cfg.payload_symbols_analog(x.size))
         slots = nsym * cfg.num_data_subcarriers
         perm = analog_interleaver(nsym, cfg.num_data_subcarriers)
         data = self._filler_qpsk(slots)
@@ -77,7 +77,7 @@ class FrameTransmitter:
         m = bits_per_symbol(modulation)
         cfg = self.cfg
         coded = fec.conv_encode(bytes_to_bits(append_crc32(payload)))
-        nsym = cfg.payload_symbols_digital(len(payload), modulation)
+        nsym = self._check_len(cfg.payload_symbols_digital(len(payload), modulation))
         slots = nsym * cfg.num_data_subcarriers * m
         bits = np.random.default_rng(len(payload)).integers(0, 2, slots).astype(np.uint8)
         bits[permutation(slots, cfg.interleaver_seed)[: coded.size]] = coded
@@ -93,6 +93,14 @@ class FrameTransmitter:
         return cfg.frame_len(cfg.payload_symbols_digital(length, modulation))
 
     # -- internals -----------------------------------------------------------------------------
+    def _check_len(self, nsym: int) -> int:
+        if nsym > self.cfg.max_payload_symbols:
+            raise ValueError(
+                f"the payload needs {nsym} OFDM symbols, more than OfdmConfig.max_payload_symbols="
+                f"{self.cfg.max_payload_symbols}; split it or raise max_payload_symbols (TX and RX)"
+            )
+        return nsym
+
     @staticmethod
     def _seq(seq: int) -> int:
         if not isinstance(seq, (int, np.integer)) or not 0 <= seq <= 0xFFFF:

@@ -96,3 +96,77 @@ def test_every_accepted_cyclic_prefix_decodes(fft_size, cp_len):
 def test_cyclic_prefixes_that_cannot_work_are_refused_at_construction(fft_size, cp_len):
     with pytest.raises(ValueError, match="cp_len"):
         OfdmConfig(fft_size=fft_size, cp_len=cp_len)
+
+
+# -- issue 11: hostile / truncated frames -----------------------------------------------------
+def _header_only(cfg, header):
+    """Preamble + a CRC-valid ``header`` + one OFDM symbol of payload (a truncated burst)."""
+    from vlmcsc.phy.frame import Header  # noqa: F401  (documents the type)
+
+    tx = FrameTransmitter(cfg)
+    return tx._assemble(header, np.full((1, cfg.num_data_subcarriers), 1 + 0j))
+
+
+@pytest.mark.parametrize("kind", ["digital", "analog"])
+def test_a_hostile_length_field_does_not_blind_the_receiver(kind):
+    # before: one valid header claiming 65,535 bytes hid the 1.75 s behind it (0 of the good
+    # frames decoded); now a length beyond cfg.max_payload_symbols is counted and skipped, and
+    # the search goes on inside any claimed payload
+    from vlmcsc.phy.frame import Header
+
+    cfg = OfdmConfig()
+    ch = ChannelSimulator(snr_db=25, seed=6)
+    hostile = Header("digital", 65535, 1, "bpsk") if kind == "digital" else Header("analog", 65535, 1)
+    good = _stream(cfg, ch, n=20, gap=200)
+    iq = np.concatenate([ch.noise(300), ch.apply(_header_only(cfg, hostile)), good])
+    frames, rx = _run(cfg, iq)
+    assert [f.seq for f in frames] == list(range(20))
+    if kind == "digital":  # 21,847 OFDM symbols > max_payload_symbols = 1366
+        assert rx.stats["header_too_long"] == 1
+    else:  # 1366 symbols fit: the first good frame's header cuts it short
+        assert rx.stats["payload_cut_short"] == 1
+
+
+def test_a_digital_frame_cut_short_does_not_hide_the_next_frame():
+    cfg = OfdmConfig()
+    tx = FrameTransmitter(cfg)
+    ch = ChannelSimulator(snr_db=25, seed=7)
+    cut = tx.digital_frame(bytes(2000), seq=1)[: cfg.preamble_len + cfg.header_len + 400]
+    iq = np.concatenate([ch.noise(300), ch.apply(cut), ch.apply(tx.digital_frame(b"next", seq=2)), ch.noise(500)])
+    frames, rx = _run(cfg, iq)
+    assert [(f.seq, f.payload) for f in frames] == [(2, b"next")]
+    assert rx.stats["payload_cut_short"] == 1
+
+
+@pytest.mark.parametrize("after", ["noise", "zeros"])
+@pytest.mark.parametrize("cut_symbols", [0, 10])
+def test_an_analog_frame_cut_short_is_dropped_and_counted(after, cut_symbols):
+    # before: returned as a good frame with 960 "symbols" of whatever followed (SNR 155.8 dB)
+    cfg = OfdmConfig()
+    tx = FrameTransmitter(cfg)
+    ch = ChannelSimulator(snr_db=25, seed=8)
+    full = tx.analog_frame(_symbols(960), seq=3)
+    cut = full[: cfg.preamble_len + cfg.header_len + cut_symbols * cfg.symbol_len]
+    tail = ch.noise(3000) if after == "noise" else np.zeros(3000, np.complex64)
+    iq = np.concatenate([ch.noise(300), ch.apply(cut), tail, ch.apply(tx.analog_frame(_symbols(960, 1), seq=4)), ch.noise(500)])
+    frames, rx = _run(cfg, iq)
+    assert [f.seq for f in frames] == [4]
+    assert rx.stats["analog_payload_invalid"] == 1
+
+
+@pytest.mark.parametrize("snr_db", [-3, 0, 10, 40])
+def test_intact_analog_frames_pass_the_payload_check(snr_db):
+    cfg = OfdmConfig()
+    ch = ChannelSimulator(snr_db=snr_db, rms_delay_s=1e-6, fading="block", seed=9)
+    frames, rx = _run(cfg, _stream(cfg, ch, n=20, nsym=960, gap=300))
+    assert rx.stats["analog_payload_invalid"] == 0
+    assert len(frames) == rx.stats["header_ok"]
+
+
+def test_frames_longer_than_the_configured_maximum_are_refused_at_the_transmitter():
+    cfg = OfdmConfig(max_payload_symbols=10)
+    with pytest.raises(ValueError, match="max_payload_symbols"):
+        FrameTransmitter(cfg).analog_frame(_symbols(48 * 10 + 1))
+    assert OfdmConfig().max_payload_symbols == -(-65535 // 48)
+    with pytest.raises(ValueError, match="max_payload_symbols"):
+        OfdmConfig(max_payload_symbols=0)
