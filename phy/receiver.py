@@ -28,6 +28,7 @@ from .config import OfdmConfig
 from .crc import bits_to_bytes
 from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, layout, refine_noise
 from .frame import Frame, Header
+from .frontend import FrontEndCorrection
 from .integrity import payload_intact
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
@@ -144,6 +145,8 @@ class StreamingReceiver:
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the next detection search starts
         self._pending: dict | None = None
+        self.frontend = FrontEndCorrection()  # DC + IQ imbalance, estimated on idle samples
+        self._frame_end = 0  # absolute end of the last frame (idle samples start there)
         self._block = self._block_after_frame  # detection search block, samples (adaptive)
         self.stats = dict.fromkeys(
             (
@@ -241,6 +244,7 @@ class StreamingReceiver:
         valid = min(p2.size, block)
         hits = (p2[:valid] > self.detection_threshold * r2[:valid]).nonzero()[0]
         if hits.size == 0:
+            self._update_frontend(x, valid, limit)
             self._pos += valid
             if limit is None:
                 self._block = min(4 * block, 1 << 16)
@@ -248,6 +252,7 @@ class StreamingReceiver:
         if limit is None:
             self._block = self._block_after_frame
         i = int(hits[0])
+        self._update_frontend(x, i - self._period, limit)
         # the peak: climb from the first crossing until d is the largest metric of the window
         # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
         # threshold everywhere, so the first window may end just before a preamble and its
@@ -270,6 +275,9 @@ class StreamingReceiver:
         sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff)
         if sync is None:
             self.stats["sync_rejects"] += 1
+            # no preamble verified here: the searched window is idle too (a strong DC or tone
+            # keeps the metric above the threshold, so blocks without a hit never come)
+            self._update_frontend(x, i + self._window - self._period, limit, start=i)
             # resume right after the window the peak was taken from: every start in it scored
             # below d, so a preamble starting there was not missed; skipping further (d + the
             # preamble length) could jump into a real preamble behind a false trigger and lock
@@ -313,13 +321,22 @@ class StreamingReceiver:
         self._pos = abs_sync.lts_start + self._lts_to_payload
         return True
 
+    def _update_frontend(self, x: np.ndarray, stop: int, limit: int | None, start: int = 0) -> None:
+        """Feed the idle samples ``x[start:stop]`` (before any preamble, after the last frame's
+        end; at most 4096 per call) to the DC / IQ-imbalance estimate."""
+        if limit is not None:
+            return  # inside a pending frame's payload: not idle
+        a = max(start, stop - 4096, self._frame_end - self._pos)
+        if stop - a >= 64:
+            self.frontend.update(x[a:stop])
+
     def _fft_symbols(self, lts: int, cfo: float, first: int, count: int, fine_ph: np.ndarray | None = None) -> np.ndarray:
         """FFTs of ``count`` OFDM symbols after the LTS pair, starting at symbol ``first``; [count, N]."""
         cfg = self.cfg
         n, sl, cp = cfg.fft_size, cfg.symbol_len, cfg.cp_len
         rel = 2 * n + first * sl  # CP start of the first symbol, relative to the LTS start
         a = lts + rel - self._base  # buffer index
-        win = self._buf[a : a + count * sl].reshape(count, sl)[:, cp:]
+        win = self.frontend.apply(self._buf[a : a + count * sl].reshape(count, sl)[:, cp:])
         if self._sym_starts.size < count:
             self._sym_starts = np.arange(max(count, 2 * self._sym_starts.size)) * float(sl) + cp
         # CFO removal on the FFT windows only (the CP is dropped anyway): the phase of sample m of
@@ -344,6 +361,7 @@ class StreamingReceiver:
         # m of window i is w (start_i + m): one phasor per window times one per sample), one
         # batched FFT
         win = self._buf[a : a + self._hdr_span].take(self._hdr_gather)
+        win = self.frontend.apply(win)
         w = -2 * np.pi * sync.cfo / n
         fine_ph = np.exp((1j * w) * self._fine)  # kept for the payload (same CFO)
         spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
@@ -403,6 +421,9 @@ class StreamingReceiver:
             return None
         self._pending = None
         self._pos = max(self._pos, p["search_end"])
+        # (+ the timing back-off and a CP of channel tail: at high SNR a few samples of signal
+        # would outweigh a whole gap of noise in the idle statistics)
+        self._frame_end = max(self._frame_end, end + self.timing_backoff + cfg.cp_len)
         y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p["fine_ph"])
         axes = self._payload_axes.get(nsym)
         if axes is None:

@@ -170,3 +170,16 @@ def test_frames_longer_than_the_configured_maximum_are_refused_at_the_transmitte
     assert OfdmConfig().max_payload_symbols == -(-65535 // 48)
     with pytest.raises(ValueError, match="max_payload_symbols"):
         OfdmConfig(max_payload_symbols=0)
+
+
+@pytest.mark.parametrize("extra", [{}, dict(cfo_hz=20e3, dc_offset=0.01)])
+def test_iq_imbalance_is_estimated_and_removed(extra):
+    # 1 dB / 3 degrees capped the SNR estimate at 21-25 dB (frames at 40 dB); the front end now
+    # estimates DC and the image from idle samples and removes them from the frames' windows
+    cfg = OfdmConfig()
+    ch = ChannelSimulator(snr_db=40, iq_amplitude_db=1, iq_phase_deg=3, seed=4, **extra)
+    frames, rx = _run(cfg, _stream(cfg, ch, n=10))
+    assert len(frames) == 10
+    assert np.median([f.snr_db for f in frames[4:]]) >= 30
+    clean, _ = _run(cfg, _stream(cfg, ChannelSimulator(snr_db=40, seed=4), n=10))
+    assert min(f.snr_db for f in clean) >= 38  # a clean radio's frames are left alone
