@@ -248,7 +248,8 @@ def main_rx(args) -> int:
                         recorder.write(x)
                     for frame in receiver.process(x):
                         if recorder is not None:  # the capture marks where each frame starts
-                            span = cfg.frame_len(getattr(frame, "num_ofdm_symbols", 0) or 0)
+                            # num_ofdm_symbols counts the header's symbols too
+                            span = cfg.preamble_len + (getattr(frame, "num_ofdm_symbols", 0) or 0) * cfg.symbol_len
                             recorder.annotate_frame(frame, length=span)
                         for record in field.records(frame):
                             emit(record)
@@ -263,6 +264,8 @@ def main_rx(args) -> int:
             if not interrupted:
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
+                    if recorder is not None:
+                        recorder.annotate_frame(frame, length=cfg.preamble_len + frame.num_ofdm_symbols * cfg.symbol_len)
                     for record in field.records(frame):
                         emit(record)
             for record in field.finish(expected):

@@ -28,7 +28,9 @@ class OfdmConfig:
         num_pilots: pilot subcarriers among the used ones (2..num_used/4), default max(4, N/16)
             limited to num_used/4 (so sparse allocations and N=16 work with the defaults).
         num_short: Schmidl & Cox preamble length in OFDM-symbol durations (N + cp samples each);
-            the preamble repeats with period N/4 samples. Default 2.
+            the preamble repeats with period N/4 samples. Default 6 (was 2: the longer
+            autocorrelation window lets the detector trigger at -3 dB per RE without more
+            false triggers on noise).
         header_modulation: "bpsk" or "qpsk" for the header symbols.
         tx_scale: time-domain amplitude of a unit-power resource element: the transmitter emits
             ``tx_scale * ifft(X, norm="ortho")``, so the mean sample power is
@@ -44,6 +46,9 @@ class OfdmConfig:
             so one false or hostile length field cannot hold the receiver for seconds. Default:
             what the largest analog frame (65535 symbols) needs, ``ceil(65535 / num_data)``
             (1366 at the default numerology: about 8 KB digital payloads at QPSK).
+        header_repeat: each coded header bit is sent this many times (1..8, default 3) on slots spread by
+            the header interleaver over subcarriers and symbols; the receiver adds their LLRs
+            (soft combining: +10 log10(r) dB for the header, plus frequency diversity).
 
     Example::
 
@@ -56,12 +61,13 @@ class OfdmConfig:
     cp_len: int | None = None
     num_used: int | None = None
     num_pilots: int | None = None
-    num_short: int = 2
+    num_short: int = 6
     header_modulation: str = "bpsk"
     tx_scale: float | None = None
     max_int_cfo: int | None = None
     interleaver_seed: int = 0x5EED
     max_payload_symbols: int | None = None
+    header_repeat: int = 3
 
     def __post_init__(self) -> None:
         n = self.fft_size
@@ -96,6 +102,9 @@ class OfdmConfig:
         if not isinstance(mic, (int, np.integer)) or not 0 <= mic <= n // 4:
             raise ValueError(f"max_int_cfo must be 0..fft_size/4={n // 4} subcarriers, got {self.max_int_cfo!r}")
         object.__setattr__(self, "max_int_cfo", int(mic))
+        if isinstance(self.header_repeat, bool) or not isinstance(self.header_repeat, (int, np.integer)) \
+                or not 1 <= self.header_repeat <= 8:
+            raise ValueError(f"header_repeat must be an integer 1..8, got {self.header_repeat!r}")
         mps = self.max_payload_symbols
         if mps is None:
             mps = -(-0xFFFF // (used - pilots))
@@ -159,10 +168,11 @@ class OfdmConfig:
 
     @property
     def timing_search(self) -> int:
-        """Half-width of the fine-timing search around the nominal LTS start, samples (the S&C
-        peak is broad: at 0 dB it wanders by more than a CP); kept below N/2 so the search can
-        never reach the half-height peak one LTS away."""
-        return self.long_gi
+        """Half-width of the fine-timing search around the nominal LTS start, samples: the S&C
+        peak is broad (at -3 dB it wanders by +-60 samples at N=64), so the guard plus N/2; the
+        true LTS-pair peak has 4x the power of the half-overlap one N away, so the argmax over
+        the range still locks on it."""
+        return self.long_gi + self.fft_size // 2
 
     @property
     def preamble_len(self) -> int:
@@ -175,9 +185,14 @@ class OfdmConfig:
         return 64
 
     @property
+    def header_coded_bits(self) -> int:
+        """Coded header bits (rate-1/2 K=7 code, 6 tail bits), before repetition."""
+        return 2 * (self.header_bits + 6)
+
+    @property
     def header_symbols(self) -> int:
-        """OFDM symbols carrying the header (rate-1/2 K=7 code, 6 tail bits)."""
-        coded = 2 * (self.header_bits + 6)
+        """OFDM symbols carrying the header (``header_repeat`` copies of the coded bits)."""
+        coded = self.header_coded_bits * self.header_repeat
         per_sym = self.num_data_subcarriers * BITS_PER_SYMBOL[self.header_modulation]
         return -(-coded // per_sym)
 

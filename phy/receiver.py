@@ -21,6 +21,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy.special import gammainccinv
 
 from . import fec
 from ._numeric import fft_ortho
@@ -45,7 +46,9 @@ class StreamingReceiver:
         equalizer: "mmse" (default) or "zf" for the analog symbols; digital payloads are always
             demapped from the unbiased (ZF-equivalent) symbols with their noise variance.
         detection_threshold: Schmidl & Cox metric threshold, 0..1 (``|P|^2 / R^2``); lower finds
-            weaker frames and costs more verification work on noise.
+            weaker frames and costs more verification work on noise. Default ``14 / W`` with
+            ``W = short_len - N/4`` the correlation window (on noise the metric is about
+            exponential with mean 1/W: ~1e-6 of the positions trigger); 0.03 at the default.
         false_alarm_prob: probability that pure noise passes the verification after a detection
             (normalised cross-correlation with the known long symbols; sets its threshold). The
             header CRC-16 then rejects all but ~2^-16 of what passes.
@@ -70,7 +73,7 @@ class StreamingReceiver:
         cfg: OfdmConfig | None = None,
         sample_rate: float = 1e6,
         equalizer: str = "mmse",
-        detection_threshold: float = 0.1,
+        detection_threshold: float | None = None,
         false_alarm_prob: float = 1e-6,
         timing_backoff: int | None = None,
         smooth_channel: bool = True,
@@ -82,6 +85,8 @@ class StreamingReceiver:
             raise ValueError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
         if equalizer not in ("zf", "mmse"):
             raise ValueError(f"equalizer must be 'zf' or 'mmse', got {equalizer!r}")
+        if detection_threshold is None:
+            detection_threshold = min(0.5, 14.0 / (self.cfg.short_len - self.cfg.short_period))
         if not 0 < detection_threshold < 1:
             raise ValueError(f"detection_threshold must be in (0, 1), got {detection_threshold!r}")
         if not 0 < false_alarm_prob < 1:
@@ -99,8 +104,12 @@ class StreamingReceiver:
         # ~ lags * exp(-2U v); capped at 0.5 so sparse allocations (small U) still verify at the
         # per-RE SNR of the default (the header CRC-16 then carries the false-alarm burden)
         train = training(self.cfg)
-        lags = 2 * self.cfg.timing_search + 1
+        lags = (2 * self.cfg.timing_search + 1) * train.int_cfo_hyps.size  # every timing lag and integer-CFO hypothesis
         self.verify_threshold = float(min(0.5, math.log(lags / false_alarm_prob) / (2 * self.cfg.num_used)))
+        # the multipath check: the sum over cp + 1 lags ~ Gamma(cp + 1, 1 / (2U)) on noise, at
+        # the same false-alarm probability (over the same lags)
+        self.multipath_threshold = float(
+            gammainccinv(self.cfg.cp_len + 1, false_alarm_prob / lags) / (2 * self.cfg.num_used))
         self.timing_backoff = int(timing_backoff)
         self.smooth_channel = bool(smooth_channel)
         if not 0 <= max_sfo_ppm <= 1e4:
@@ -119,7 +128,7 @@ class StreamingReceiver:
         self._hdr_time = self._sym_time(0, hs)
         self._hdr_axes = SymbolAxes(self._hdr_index, self._hdr_time, cfg, self._train)
         slots = hs * cfg.num_data_subcarriers * bits_per_symbol(cfg.header_modulation)
-        self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: 2 * (cfg.header_bits + fec.TAIL)]
+        self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: cfg.header_coded_bits * cfg.header_repeat]
         self._hdr_mask = np.zeros(slots, bool)  # slots carrying coded header bits (others: zeros)
         self._hdr_mask[self._hdr_perm] = True
         self._sym_starts = np.zeros(0)  # CP-free window start of payload symbol i (grown on demand)
@@ -129,7 +138,7 @@ class StreamingReceiver:
         self._hdr_starts = np.concatenate([[0, n], 2 * n + cfg.cp_len + np.arange(hs) * cfg.symbol_len]).astype(float)
         self._hdr_gather = self._hdr_starts.astype(int)[:, None] + self._fine[None, :]
         self._hdr_span = 2 * n + hs * cfg.symbol_len
-        self._need_extra = self._window + cfg.preamble_len + cfg.header_len + 2 * cfg.cp_len
+        self._need_extra = cfg.preamble_len + cfg.header_len + cfg.timing_search + 2 * cfg.cp_len  # samples from a detection d
         self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
         self._payload_axes: dict[int, SymbolAxes] = {}  # nsym -> payload symbol axes
         self._analog_sel: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # (nsym, length) -> (RE, column)
@@ -252,7 +261,6 @@ class StreamingReceiver:
         if limit is None:
             self._block = self._block_after_frame
         i = int(hits[0])
-        self._update_frontend(x, i - self._period, limit)
         # the peak: climb from the first crossing until d is the largest metric of the window
         # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
         # threshold everywhere, so the first window may end just before a preamble and its
@@ -261,18 +269,26 @@ class StreamingReceiver:
         d = i
         while True:
             if d + win > p2.size:  # the peak may lie past this block: search again from d
+                self._update_frontend(x, d - 2 * self._period, limit)  # (the climb only moves on)
                 self._pos += d
                 return d > 0 or x.size > span
             d_next = d + int((p2[d : d + win] / (r2[d : d + win] + 1e-30)).argmax())
             if d_next == d:
                 break
             d = d_next
+        # the samples before the preamble are idle (the first crossing can come a whole window
+        # before it: the peak is the better bound)
+        self._update_frontend(x, d - 2 * self._period, limit)
+        if limit is not None and self._pos + d >= limit:  # past the pending payload's search range
+            self._pos = limit
+            return False
         # wait for the samples of the whole preamble and header
         if d + self._need_extra > x.size:
             self._pos += d
             return False
         self.stats["detections"] += 1
-        sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff)
+        sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff,
+                           multipath_threshold=self.multipath_threshold)
         if sync is None:
             self.stats["sync_rejects"] += 1
             # no preamble verified here: the searched window is idle too (a strong DC or tone
@@ -378,6 +394,8 @@ class StreamingReceiver:
         else:
             llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
         llr = llr_slots.take(self._hdr_perm)
+        if cfg.header_repeat > 1:  # soft combining of the copies
+            llr = np.add.reduce(llr.reshape(cfg.header_repeat, -1), axis=0)
         hard = fec.hard_decision_int(llr)  # error-free hard decisions: no trellis needed
         exact = hard is not None
         if exact:
@@ -387,7 +405,7 @@ class StreamingReceiver:
         header = Header.parse(data)
         if header is None:
             return None
-        if exact:  # the hard decisions are the transmitted bits (padding slots carry zeros)
+        if exact and cfg.header_repeat == 1:  # the hard decisions are the transmitted bits (padding slots carry zeros)
             slot_bits = self._hdr_mask & (llr_slots < 0)
             if m == "bpsk":
                 known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
@@ -403,8 +421,10 @@ class StreamingReceiver:
         else:
             nsym = cfg.payload_symbols_digital(header.length, header.modulation)
         end = sync.lts_start + 2 * n + (cfg.header_symbols + nsym) * cfg.symbol_len
-        # the search inside the payload covers starts whose metric needs no sample past its end
-        search_end = end - cfg.cp_len - self._window - self._period
+        # the search inside the payload covers detections whose preamble and header lie inside
+        # it (decidable without samples past its end: the result does not depend on chunking);
+        # after the payload the search resumes there, so a preamble in its tail is found then
+        search_end = end - self._need_extra
         return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start,
                 "fine_ph": fine_ph, "end": end, "search_end": search_end}
 

@@ -89,13 +89,17 @@ def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
 
 
 def synchronize(
-    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int
+    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int,
+    multipath_threshold: float | None = None,
 ) -> SyncResult | None:
     """Integer CFO, fine timing and fine CFO for a preamble detected at buffer index ``d``.
 
     ``x`` must hold samples up to ``d + preamble_len + cp_len``. Returns ``None`` if the
-    normalised cross-correlation with the known LTS pair stays below ``verify_threshold`` (a
-    false detection: on noise it is ~exponential with mean 1/(2N) per lag).
+    normalised cross-correlation with the known LTS pair stays below ``verify_threshold`` at its
+    peak lag (a false detection: on noise it is ~exponential with mean 1/(2U) per lag) and, if
+    ``multipath_threshold`` is given, its sum over the ``cp + 1`` lags around the peak (the
+    energy of every path of a multipath channel, which the peak lag alone misses; on noise
+    ~Gamma(cp + 1, 1/(2U))) stays below that too.
     Indices in the result are buffer indices.
     """
     n, cp = cfg.fft_size, cfg.cp_len
@@ -120,13 +124,16 @@ def synchronize(
     # (take: 2-D fancy indexing costs more)
     q = np.abs(matvec(z.take(idx), train.pair_ref_conj)) / (np.add.reduce(mag.take(idx), axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
-    # alone picks a wrong one about 2 % of the time)
+    # alone picks a wrong one about 2 % of the time), all of them while none verifies (below
+    # 0 dB the differential metric is often wrong; the thresholds count every hypothesis)
     ref = train.lts_pair_time
     order = q.argsort()[::-1]
     best = None
-    for rank, g in enumerate(hyps[order[:2]].tolist()):
+    for rank, g in enumerate(hyps[order].tolist()):
         if rank == 1 and best[0] > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
             break  # clear winner: skip the runner-up
+        if rank >= 2 and best[0] >= verify_threshold:
+            break
         eps_g = eps_c + float(g)
         seg_g = rot_c if g == 0 else rotate(raw, eps_g, lo - d, n)
         # cross-correlate with the LTS pair over the timing lags; normalised peak verifies
@@ -144,7 +151,12 @@ def synchronize(
             best = (rho_g, eps_g, c_g, peak_g, seg_g)
     rho, eps, c, peak, seg = best
     if rho < verify_threshold:
-        return None
+        if multipath_threshold is None:
+            return None
+        half = cp // 2
+        lo_l, hi_l = max(peak - half, 0), min(peak + half + 1, c.size)
+        if float(np.add.reduce(c[lo_l:hi_l])) * rho / float(c[peak] + 1e-30) < multipath_threshold:
+            return None
     # fine timing: the first path within 6 dB of the peak
     first = peak
     k0 = max(peak - cp // 2, 0)

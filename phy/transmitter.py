@@ -119,6 +119,7 @@ class FrameTransmitter:
         m = bits_per_symbol(cfg.header_modulation)
         slots = cfg.header_symbols * cfg.num_data_subcarriers * m
         bits = np.zeros(slots, dtype=np.uint8)
+        coded = np.tile(coded, cfg.header_repeat)  # copy j of bit i at interleaver slot j * coded + i
         bits[permutation(slots, cfg.interleaver_seed + 1)[: coded.size]] = coded
         return modulate(bits, cfg.header_modulation).astype(np.complex128).reshape(cfg.header_symbols, -1)
 
