@@ -150,7 +150,13 @@ class StreamingReceiver:
 
     def reset(self) -> None:
         """Forget the stream (buffer, pending frame) and zero the counters."""
-        self._buf = np.zeros(0, np.complex64)
+        # the sample buffer is a view of one of two stores the receiver owns and reuses: chunks
+        # are copied in (never kept by reference: radios reuse their buffers) and no call maps
+        # fresh memory once the stores have grown to the stream's chunk size
+        self._stores = [np.zeros(0, np.complex64), np.zeros(0, np.complex64)]
+        self._which = 0
+        self._off = 0  # index of _buf[0] in the current store
+        self._buf = self._stores[0][:0]
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the next detection search starts
         self._pending: dict | None = None
@@ -180,7 +186,7 @@ class StreamingReceiver:
         x = self._validate(chunk)
         self.stats["samples"] += x.size
         if x.size:
-            self._buf = np.concatenate([self._buf, x]) if self._buf.size else x
+            self._append(x)
         frames: list[Frame] = []
         while True:
             p = self._pending
@@ -229,11 +235,30 @@ class StreamingReceiver:
             arr[bad] = 0
         return arr
 
+    def _append(self, x: np.ndarray) -> None:
+        """Copy ``x`` behind the buffered samples: in place when the current store has room,
+        else into the other store (grown to twice what is needed when too small)."""
+        n, m = self._buf.size, x.size
+        store = self._stores[self._which]
+        if self._off + n + m <= store.size:
+            store[self._off + n : self._off + n + m] = x
+            self._buf = store[self._off : self._off + n + m]
+            return
+        other = 1 - self._which
+        dst = self._stores[other]
+        if dst.size < n + m:
+            dst = self._stores[other] = np.empty(max(2 * (n + m), 1 << 16), np.complex64)
+        dst[:n] = self._buf
+        dst[n : n + m] = x
+        self._which, self._off = other, 0
+        self._buf = dst[: n + m]
+
     def _trim(self) -> None:
         keep_from = self._pos if self._pending is None else min(self._pos, self._pending["lts"] - 8)
         cut = keep_from - self._base
         if cut > 0:
             self._buf = self._buf[cut:]
+            self._off += cut
             self._base += cut
 
     # -- detection + header --------------------------------------------------------------------

@@ -195,3 +195,25 @@ def test_iq_imbalance_is_estimated_and_removed(extra):
     clean, crx = _run(cfg, _stream(cfg, ChannelSimulator(snr_db=40, seed=4), n=10))
     assert np.median([f.snr_db for f in clean]) >= 38.5  # a clean radio's frames are left alone
     assert abs(crx.frontend.w) < 0.01 and abs(crx.frontend.dc) < 1e-3
+
+
+def test_large_chunks_reuse_the_receivers_buffers_and_never_alias_the_callers():
+    # issue 12: 65,536-sample chunks in a fresh process re-mapped memory on every call; and a
+    # chunk kept by reference would be overwritten by a radio that reuses its buffer
+    cfg = OfdmConfig()
+    tx = FrameTransmitter(cfg)
+    ch = ChannelSimulator(snr_db=20, seed=10)
+    iq = np.concatenate([np.concatenate([ch.noise(40_000), ch.apply(tx.analog_frame(_symbols(480, i), seq=i))])
+                         for i in range(6)] + [ch.noise(70_000)])
+    rx = StreamingReceiver(cfg)
+    reused = np.empty(65536, np.complex64)  # a radio's receive buffer, refilled every call
+    frames, stores = [], set()
+    for i in range(0, iq.size, 65536):
+        part = iq[i : i + 65536]
+        reused[: part.size] = part
+        frames += rx.process(reused[: part.size])
+        reused[:] = 0  # the radio overwrites its buffer before the next call
+        stores.add(id(rx._stores[rx._which]))
+        assert not np.shares_memory(rx._buf, reused)
+    assert [f.seq for f in frames] == list(range(6))
+    assert len(stores) <= 2  # two stores, allocated once and reused
