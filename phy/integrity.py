@@ -19,31 +19,28 @@ from __future__ import annotations
 import numpy as np
 
 
-def payload_intact(y: np.ndarray, h_used: np.ndarray, noise_used: np.ndarray, bins_used: np.ndarray,
-                   pilot_pos: np.ndarray, pilot_values: np.ndarray) -> bool:
+def payload_intact(y: np.ndarray, h_pilots: np.ndarray, noise_pilots: np.ndarray, bins_pilots: np.ndarray,
+                   pilot_values: np.ndarray) -> bool:
     """True when every payload symbol still carries the frame's signal.
 
     Args:
         y: complex [S, N] FFTs (``norm="ortho"``, CFO removed) of the payload symbols.
-        h_used, noise_used: complex / float [U] channel and noise variance on the used bins.
-        bins_used: int [U] FFT bins of the used subcarriers; pilot_pos: int [P] positions of
-            the pilots among them; pilot_values: float [S, P] the +-1 pilots sent.
+        h_pilots, noise_pilots: complex / float [P] channel and noise variance on the pilots.
+        bins_pilots: int [P] their FFT bins; pilot_values: float [S, P] the +-1 pilots sent.
     """
     s = y.shape[0]
     if s == 0:
         return True
-    yu = y.take(bins_used, axis=1)
-    h2 = h_used.real ** 2 + h_used.imag ** 2
-    hp2 = h2.take(pilot_pos)
+    hp2 = h_pilots.real ** 2 + h_pilots.imag ** 2
     sp = float(np.add.reduce(hp2))
-    ypp = yu.take(pilot_pos, axis=1) * pilot_values  # [S, P] pilots with their sign removed
-    prev = np.concatenate([h_used.take(pilot_pos)[None, :], ypp[:-1]], axis=0)
+    ypp = y.take(bins_pilots, axis=1) * pilot_values  # [S, P] pilots with their sign removed
+    prev = np.concatenate([h_pilots[None, :], ypp[:-1]], axis=0)
     corr = np.add.reduce(np.conj(prev) * ypp, axis=1) / (sp + 1e-30)
     gain2 = corr.real
     # symbol 0 against the channel estimate: the common phase has drifted since the LTS
     # (residual CFO, phase noise over the header), so its magnitude
     gain2[0] = abs(corr[0])
-    v = float(np.add.reduce(hp2 * noise_used.take(pilot_pos))) / (sp * sp + 1e-30)
+    v = float(np.add.reduce(hp2 * noise_pilots)) / (sp * sp + 1e-30)
     # suffix means, L = S, S/2, ... >= min(S, 4)
     g_cum = np.cumsum(gain2[::-1])
     length = s

@@ -430,8 +430,9 @@ class StreamingReceiver:
         header = Header.parse(data)
         if header is None:
             return None
-        if exact and cfg.header_repeat == 1:  # the hard decisions are the transmitted bits (padding slots carry zeros)
-            slot_bits = self._hdr_mask & (llr_slots < 0)
+        if exact:  # the (combined) hard decisions are the coded bits: every copy's slot carries them
+            slot_bits = np.zeros(llr_slots.size, bool)  # padding slots carry zeros
+            slot_bits[self._hdr_perm] = np.tile(llr < 0, cfg.header_repeat)
             if m == "bpsk":
                 known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
             else:
@@ -494,7 +495,7 @@ class StreamingReceiver:
             mode=header.mode,
         )
         if header.kind == "analog":
-            if not payload_intact(y, est.h, est.noise, self._lay.bins_used, self._lay.ip, axes.pilots):
+            if not payload_intact(y, est.h.take(self._lay.ip), est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots):
                 self.stats["analog_payload_invalid"] += 1
                 return None
             key = (nsym, header.length)
