@@ -7,6 +7,7 @@ CFO is in subcarrier spacings (``cfo_hz = eps * sample_rate / fft_size``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -61,16 +62,11 @@ def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
     return math.atan2(p.imag, p.real) * cfg.fft_size / (2 * math.pi * period)
 
 
-_ARANGES: dict[int, np.ndarray] = {}  # sample indices of short segments, by length
-_SHIFT: dict[int, np.ndarray] = {}  # [1, 2, .., n-1, 0]: the next subcarrier, cyclic
-
-
+@functools.lru_cache(maxsize=64)
 def _arange(n: int) -> np.ndarray:
-    got = _ARANGES.get(n)
-    if got is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        got = _ARANGES[n] = np.arange(n)
+    """Read-only ``arange(n)`` (sample indices of short segments)."""
+    got = np.arange(n)
+    got.setflags(write=False)
     return got
 
 
@@ -115,10 +111,7 @@ def synchronize(
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
     y = fft_ortho(seg[:n] + seg[n:])
-    shift = _SHIFT.get(n)
-    if shift is None:
-        shift = _SHIFT[n] = np.roll(np.arange(n), -1)
-    z = y * np.conj(y.take(shift))  # y[k] conj(y[k+1]), cyclic
+    z = y * np.conj(y.take(train.next_bin))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
     # (take: 2-D fancy indexing costs more)
