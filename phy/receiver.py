@@ -37,6 +37,19 @@ from .sync import SyncResult, detection_metric, synchronize
 from .transmitter import FrameTransmitter
 
 
+@dataclasses.dataclass
+class PendingFrame:
+    """A frame whose header decoded, waiting for its payload (absolute stream indices)."""
+
+    sync: SyncResult
+    est: ChannelEstimate  # channel + noise (refined by the header)
+    header: Header
+    nsym: int  # payload OFDM symbols
+    fine_ph: np.ndarray  # complex [N] per-sample CFO phasor (shared by header and payload FFTs)
+    end: int  # index one past the payload's last sample
+    search_end: int  # the search inside the payload covers detections before this index
+
+
 class StreamingReceiver:
     """Decode frames from a continuous complex64 stream.
 
@@ -159,7 +172,7 @@ class StreamingReceiver:
         self._buf = self._stores[0][:0]
         self._base = 0  # absolute index of _buf[0]
         self._pos = 0  # absolute index where the next detection search starts
-        self._pending: dict | None = None
+        self._pending: PendingFrame | None = None
         self.frontend = FrontEndCorrection()  # DC + IQ imbalance, estimated on idle samples
         self._frame_end = 0  # absolute end of the last frame (idle samples start there)
         self._block = self._block_after_frame  # detection search block, samples (adaptive)
@@ -194,12 +207,12 @@ class StreamingReceiver:
                 # keep searching inside the claimed payload first: a frame cut short (or a false
                 # length field) must not hide the frames behind it; a new valid header there
                 # replaces the pending frame (counted payload_cut_short)
-                if self._pos < p["search_end"]:
-                    if self._search(limit=p["search_end"]):
+                if self._pos < p.search_end:
+                    if self._search(limit=p.search_end):
                         continue
-                    if self._pos < p["search_end"]:
+                    if self._pos < p.search_end:
                         break  # waiting for samples
-                if p["end"] > self._base + self._buf.size:
+                if p.end > self._base + self._buf.size:
                     break  # waiting for the payload
                 frame = self._try_payload()
                 if frame is not None:
@@ -254,7 +267,7 @@ class StreamingReceiver:
         self._buf = dst[: n + m]
 
     def _trim(self) -> None:
-        keep_from = self._pos if self._pending is None else min(self._pos, self._pending["lts"] - 8)
+        keep_from = self._pos if self._pending is None else min(self._pos, self._pending.sync.lts_start - 8)
         cut = keep_from - self._base
         if cut > 0:
             self._buf = self._buf[cut:]
@@ -313,7 +326,7 @@ class StreamingReceiver:
             return False
         self.stats["detections"] += 1
         sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff,
-                           multipath_threshold=self.multipath_threshold)
+                           multipath_threshold=self.multipath_threshold, offset=self._pos)
         if sync is None:
             self.stats["sync_rejects"] += 1
             # no preamble verified here: the searched window is idle too (a strong DC or tone
@@ -325,12 +338,7 @@ class StreamingReceiver:
             # its timing late (DC offsets and tones near the noise level trigger often)
             self._pos += i + self._window
             return True
-        abs_sync = SyncResult(
-            lts_start=sync.lts_start + self._pos,
-            cfo=sync.cfo,
-            quality=sync.quality,
-            frame_start=sync.frame_start + self._pos,
-        )
+        abs_sync = sync  # absolute indices
         pending = self._decode_header(abs_sync)
         if pending is None:
             # under multipath at low SNR the first-path timing is off by a sample or two often
@@ -344,13 +352,13 @@ class StreamingReceiver:
                 if pending is not None:
                     abs_sync = retry
                     if entry is not None:
-                        entry.update(snr_db=float(10 * np.log10(pending["est"].snr)), header_ok=True)
+                        entry.update(snr_db=float(10 * np.log10(pending.est.snr)), header_ok=True)
                     break
         if pending is None:
             self.stats["header_crc_fail"] += 1
             self._pos += d + cfg.short_len
             return True
-        if pending["nsym"] > cfg.max_payload_symbols:  # valid CRC, impossible length: skip the header
+        if pending.nsym > cfg.max_payload_symbols:  # valid CRC, impossible length: skip the header
             self.stats["header_too_long"] += 1
             self._pos = abs_sync.lts_start + self._lts_to_payload
             return True
@@ -394,7 +402,7 @@ class StreamingReceiver:
         # centre of symbol i relative to the centre of the LTS pair, samples
         return cfg.fft_size + idx * cfg.symbol_len + cfg.cp_len + cfg.fft_size / 2
 
-    def _decode_header(self, sync: SyncResult, log: bool = True) -> dict | None:
+    def _decode_header(self, sync: SyncResult, log: bool = True) -> PendingFrame | None:
         cfg = self.cfg
         n = cfg.fft_size
         a = sync.lts_start - self._base
@@ -451,26 +459,23 @@ class StreamingReceiver:
         # it (decidable without samples past its end: the result does not depend on chunking);
         # after the payload the search resumes there, so a preamble in its tail is found then
         search_end = end - self._need_extra
-        return {"sync": sync, "est": est, "header": header, "nsym": nsym, "lts": sync.lts_start,
-                "fine_ph": fine_ph, "end": end, "search_end": search_end}
+        return PendingFrame(sync, est, header, nsym, fine_ph, end, search_end)
 
     # -- payload -------------------------------------------------------------------------------
     def _try_payload(self) -> Frame | None:
         cfg = self.cfg
         p = self._pending
-        sync: SyncResult = p["sync"]
-        est: ChannelEstimate = p["est"]
-        header: Header = p["header"]
-        hs, nsym = cfg.header_symbols, p["nsym"]
-        end = p["end"]
+        sync, est, header = p.sync, p.est, p.header
+        hs, nsym = cfg.header_symbols, p.nsym
+        end = p.end
         if end > self._base + self._buf.size:
             return None
         self._pending = None
-        self._pos = max(self._pos, p["search_end"])
+        self._pos = max(self._pos, p.search_end)
         # (+ the timing back-off and a CP of channel tail: at high SNR a few samples of signal
         # would outweigh a whole gap of noise in the idle statistics)
         self._frame_end = max(self._frame_end, end + self.timing_backoff + cfg.cp_len)
-        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p["fine_ph"])
+        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p.fine_ph)
         axes = self._payload_axes.get(nsym)
         if axes is None:
             if len(self._payload_axes) > 32:

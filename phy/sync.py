@@ -45,12 +45,15 @@ def detection_metric(x: np.ndarray, period: int, window: int) -> tuple[np.ndarra
     return p.real * p.real + p.imag * p.imag, r * r
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class SyncResult:
-    lts_start: int  # absolute index of the first LTS FFT window (timing back-off included)
+    """Result of :func:`synchronize`: indices are absolute stream indices when the caller passes
+    the buffer's ``offset`` (the receiver does), else indices into the buffer passed."""
+
+    lts_start: int  # index of the first LTS FFT window (timing back-off included)
     cfo: float  # subcarriers
     quality: float  # normalised LTS cross-correlation at the timing peak, 0..1
-    frame_start: int  # absolute index of the first preamble sample (estimated)
+    frame_start: int  # index of the first preamble sample (estimated)
 
 
 def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
@@ -86,7 +89,7 @@ def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
 
 def synchronize(
     x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int,
-    multipath_threshold: float | None = None,
+    multipath_threshold: float | None = None, offset: int = 0,
 ) -> SyncResult | None:
     """Integer CFO, fine timing and fine CFO for a preamble detected at buffer index ``d``.
 
@@ -96,7 +99,8 @@ def synchronize(
     ``multipath_threshold`` is given, its sum over the ``cp + 1`` lags around the peak (the
     energy of every path of a multipath channel, which the peak lag alone misses; on noise
     ~Gamma(cp + 1, 1/(2U))) stays below that too.
-    Indices in the result are buffer indices.
+    Indices in the result are ``offset`` + buffer indices (pass the absolute stream index of
+    ``x[0]`` to get absolute indices).
     """
     n, cp = cfg.fft_size, cfg.cp_len
     search = cfg.timing_search
@@ -165,4 +169,4 @@ def synchronize(
     v = complex(np.vdot(a[:n], a[n:]))
     eps += math.atan2(v.imag, v.real) / (2 * math.pi)
     start = t + backoff - cfg.long_gi - cfg.short_len
-    return SyncResult(lts_start=t, cfo=eps, quality=rho, frame_start=start)
+    return SyncResult(lts_start=t + offset, cfo=eps, quality=rho, frame_start=start + offset)
