@@ -122,10 +122,10 @@ class StreamingReceiver:
         train = training(self.cfg)
         lags = (2 * self.cfg.timing_search + 1) * train.int_cfo_hyps.size  # every timing lag and integer-CFO hypothesis
         self.verify_threshold = float(min(0.5, math.log(lags / false_alarm_prob) / (2 * self.cfg.num_used)))
-        # the multipath check: the sum over cp + 1 lags ~ Gamma(cp + 1, 1 / (2U)) on noise, at
+        # the multipath check: the sum over L = 2 (cp//4) + 1 lags ~ Gamma(L, 1 / (2U)) on noise, at
         # the same false-alarm probability (over the same lags)
         self.multipath_threshold = float(
-            gammainccinv(self.cfg.cp_len + 1, false_alarm_prob / lags) / (2 * self.cfg.num_used))
+            gammainccinv(2 * (self.cfg.cp_len // 4) + 1, false_alarm_prob / lags) / (2 * self.cfg.num_used))
         self.timing_backoff = int(timing_backoff)
         self.smooth_channel = bool(smooth_channel)
         if not 0 <= max_sfo_ppm <= 1e4:

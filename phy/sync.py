@@ -96,9 +96,9 @@ def synchronize(
     ``x`` must hold samples up to ``d + preamble_len + cp_len``. Returns ``None`` if the
     normalised cross-correlation with the known LTS pair stays below ``verify_threshold`` at its
     peak lag (a false detection: on noise it is ~exponential with mean 1/(2U) per lag) and, if
-    ``multipath_threshold`` is given, its sum over the ``cp + 1`` lags around the peak (the
+    ``multipath_threshold`` is given, its sum over the ``L = 2 (cp//4) + 1`` lags around the peak (the
     energy of every path of a multipath channel, which the peak lag alone misses; on noise
-    ~Gamma(cp + 1, 1/(2U))) stays below that too.
+    ~Gamma(L, 1/(2U)); a narrower window than the CP keeps the noise floor low) stays below that too.
     Indices in the result are ``offset`` + buffer indices (pass the absolute stream index of
     ``x[0]`` to get absolute indices).
     """
@@ -150,7 +150,7 @@ def synchronize(
     if rho < verify_threshold:
         if multipath_threshold is None:
             return None
-        half = cp // 2
+        half = cp // 4
         lo_l, hi_l = max(peak - half, 0), min(peak + half + 1, c.size)
         if float(np.add.reduce(c[lo_l:hi_l])) * rho / float(c[peak] + 1e-30) < multipath_threshold:
             return None
