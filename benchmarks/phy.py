@@ -90,6 +90,10 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
     return {
         "rx_msps_noise": noise.size / t_noise / 1e6,
         "rx_msps_frames": stream.size / t_frames / 1e6,
+        # the issue's names (the same CPU-time figures; wall time printed by main())
+        "rx_msps_noise_cpu": noise.size / t_noise / 1e6,
+        "rx_msps_frames_cpu": stream.size / t_frames / 1e6,
+        "rx_msps_frames_digital_qpsk_cpu": dstream.size / t_dig / 1e6,
         "rx_frames_decoded": f"{len(decoded)}/{nframes}",
         "rx_msps_frames_long_4800": lstream.size / t_long / 1e6,
         "rx_long_frames_decoded": f"{len(ldec)}/{nlong}",
@@ -187,13 +191,13 @@ def bench_detection(cfg: OfdmConfig, quick: bool) -> dict:
     triggers_per_hour = nrx.stats["detections"] / hours
     verified_per_hour = (nrx.stats["header_ok"] + nrx.stats["header_crc_fail"]) / hours
     # verification statistic on noise: run with a low trigger threshold to collect many samples
-    lrx = StreamingReceiver(cfg, detection_threshold=0.02, false_alarm_prob=0.999)
+    lrx = StreamingReceiver(cfg, detection_threshold=0.004, false_alarm_prob=0.999)
     lrx_log = []
     import vlmcsc.phy.sync as sync_mod
 
     orig = sync_mod.synchronize
 
-    def spy(x, d, c, t, thr, b):
+    def spy(x, d, c, t, thr, b, **kw):
         r = orig(x, d, c, t, 0.0, b)
         lrx_log.append(r.quality)
         return None
@@ -207,10 +211,14 @@ def bench_detection(cfg: OfdmConfig, quick: bool) -> dict:
         rx_mod.synchronize = orig
     q = np.array(lrx_log)
     thr = nrx.verify_threshold
-    lags = 4 * cfg.cp_len + 1
-    # model P(max over lags > v) = lags * exp(-2N v); check it where it is measurable
-    v_check = math.log(lags / 0.05) / (2 * cfg.fft_size)
-    p_verify_model = min(1.0, lags * math.exp(-2 * cfg.fft_size * thr))
+    lags = 2 * cfg.timing_search + 1
+    # model P(max over lags > v) = lags * exp(-2U v) per integer-CFO hypothesis (energy on the
+    # U used bins of both LTS windows); check it where it is measurable (the spy below sees the
+    # best of the hypotheses tried: up to all of them on noise)
+    hyps = nrx._train.int_cfo_hyps.size
+    v_check = math.log(lags * hyps / 0.05) / (2 * cfg.num_used)
+    # the peak-lag test and the multipath-sum test each pass noise with false_alarm_prob
+    p_verify_model = min(1.0, lags * hyps * math.exp(-2 * cfg.num_used * thr)) + nrx.false_alarm_prob
     # no trigger in a short run: count one, so the extrapolation stays an upper estimate
     false_per_hour = max(nrx.stats["detections"], 1) / hours * p_verify_model
     return {
@@ -231,6 +239,72 @@ def bench_detection(cfg: OfdmConfig, quick: bool) -> dict:
             "samples": int(q.size),
         },
     }
+
+
+# -- impairments of real radios and low SNR (issue 12) ------------------------------------------
+def _frames_found(cfg: OfdmConfig, ch: ChannelSimulator, n: int, nsym: int = 960, gap: int = 400,
+                  tone: float = 0.0, seed: int = 0) -> tuple[float, list]:
+    """Fraction of ``n`` analog frames (``nsym`` symbols, ``gap`` noise samples apart) decoded
+    with the right sequence number; the decoded frames."""
+    rng = np.random.default_rng(seed)
+    tx = FrameTransmitter(cfg)
+    parts = []
+    for i in range(n):
+        parts += [ch.noise(gap), ch.apply(tx.analog_frame(_qpsk(nsym, rng)[0], seq=i))]
+    parts.append(ch.noise(3000))
+    iq = np.concatenate(parts)
+    if tone:  # CW at 5.5 subcarriers with ``tone`` x the noise power
+        t = np.arange(iq.size)
+        iq = iq + (np.sqrt(tone * ch.noise_var) * np.exp(2j * np.pi * 5.5 / cfg.fft_size * t)).astype(np.complex64)
+    frames = _feed(StreamingReceiver(cfg), iq, 4096)
+    seqs = {f.seq for f in frames}
+    return len(seqs & set(range(n))) / n, frames
+
+
+def bench_robustness(cfg: OfdmConfig, quick: bool) -> dict:
+    from vlmcsc.flowgraphs.channels import channel_kwargs
+
+    n = 40 if quick else 200
+    out: dict = {}
+    ch = ChannelSimulator(snr_db=45, dc_offset=0.002, seed=11)
+    out["dc_offset_frames_ok"], _ = _frames_found(cfg, ch, 20 if quick else 100, seed=1)
+    ch = ChannelSimulator(snr_db=25, seed=12)
+    out["weak_tone_frames_ok"], _ = _frames_found(cfg, ch, 20 if quick else 100, tone=1.0, seed=2)
+    # sparse allocations at the per-RE SNR where the default decodes every frame (+1 dB)
+    sparse = [dict(fft_size=64, num_used=8, num_pilots=2), dict(fft_size=64, num_used=12), dict(fft_size=128, num_used=16)]
+    ok = []
+    for kw in sparse:
+        c = OfdmConfig(**kw)
+        ok.append(_frames_found(c, ChannelSimulator(snr_db=None, config=c, seed=13), 5, nsym=100, seed=3)[0])
+        ok.append(_frames_found(c, ChannelSimulator(snr_db=8, config=c, seed=13), 10, nsym=100, seed=3)[0])
+    out["sparse_alloc_frames_ok"] = float(np.mean(ok))
+    # IQ imbalance 1 dB / 3 deg, frames at 40 dB: median estimate once the front end has seen idle samples
+    ch = ChannelSimulator(snr_db=40, iq_amplitude_db=1, iq_phase_deg=3, seed=14)
+    _, frames = _frames_found(cfg, ch, 12 if quick else 40, nsym=480, seed=4)
+    out["snr_est_max_db_iq_imbalance"] = float(np.median([f.snr_db for f in frames[4:]])) if len(frames) > 4 else None
+    for name, snr, key in (("tdl", -3.0, "tdl_frames_found_m3db"), ("tdl", 0.0, "tdl_frames_found_0db"),
+                           ("awgn", -3.0, "awgn_frames_found_m3db")):
+        ch = ChannelSimulator(**channel_kwargs(name, snr, seed=int(20 + snr), cfg=cfg))
+        out[key], _ = _frames_found(cfg, ch, n, seed=5)
+    out["robustness_frames_per_condition"] = n
+    return out
+
+
+def bench_gnuradio(cfg: OfdmConfig, quick: bool) -> dict:
+    """``vs_gnuradio_frames_ratio`` needs GNU Radio 3.10 (Debian ``gnuradio``, run through
+    ``/usr/bin/python3`` in a subprocess); where it is absent the key is skipped with a message."""
+    import subprocess
+
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import gnuradio.digital"], capture_output=True, text=True) \
+        if os.path.exists("/usr/bin/python3") else None
+    if probe is None or probe.returncode != 0:
+        msg = "GNU Radio 3.10 not installed (/usr/bin/python3 -c 'import gnuradio.digital' failed): vs_gnuradio_frames_ratio skipped"
+        print(msg, file=sys.stderr)
+        return {"vs_gnuradio_skipped": msg}
+    msg = ("GNU Radio is installed but the ofdm_rx comparison flowgraph is not part of this benchmark yet: "
+           "vs_gnuradio_frames_ratio skipped")
+    print(msg, file=sys.stderr)
+    return {"vs_gnuradio_skipped": msg}
 
 
 # -- CFO accuracy ---------------------------------------------------------------------------------
@@ -347,6 +421,17 @@ GOALS = {
     "false_alarms_per_hour_noise": ("<=", 1),
     "snr_est_rmse_db": ("<=", 1.0),
     "boundary_frames_lost": ("==", 0),
+    "rx_msps_frames_cpu": (">=", 10),
+    "rx_msps_frames_digital_qpsk_cpu": (">=", 5),
+    "rx_msps_noise_cpu": (">=", 50),
+    "dc_offset_frames_ok": (">=", 1.0),
+    "weak_tone_frames_ok": (">=", 1.0),
+    "sparse_alloc_frames_ok": (">=", 1.0),
+    "snr_est_max_db_iq_imbalance": (">=", 30),
+    "tdl_frames_found_m3db": (">=", 0.7),
+    "tdl_frames_found_0db": (">=", 0.9),
+    "awgn_frames_found_m3db": (">=", 0.99),
+    "vs_gnuradio_frames_ratio": (">=", 6),
 }
 
 
@@ -354,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small run for CI (under a minute)")
     ap.add_argument("--json", type=pathlib.Path, help="write the results here")
-    ap.add_argument("--only", nargs="*", help="run only these parts (throughput ber detection cfo snr boundaries)")
+    ap.add_argument("--only", nargs="*",
+                    help="run only these parts (throughput ber detection cfo snr boundaries robustness gnuradio)")
     args = ap.parse_args(argv)
     cfg = OfdmConfig()
     parts = {
@@ -364,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         "cfo": bench_cfo,
         "snr": bench_snr,
         "boundaries": bench_boundaries,
+        "robustness": bench_robustness,
+        "gnuradio": bench_gnuradio,
     }
     numerology = {"fft_size": cfg.fft_size, "cp_len": cfg.cp_len, "num_used": cfg.num_used, "num_pilots": cfg.num_pilots}
     results: dict = {"quick": args.quick, "config": numerology}
@@ -390,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         "ber_qpsk_awgn_gap_db", "overhead_db",
         "detect_prob_snr0", "false_alarms_per_hour_noise", "cfo_rmse_subcarriers_snr10", "cfo_rmse_over_crb",
         "snr_est_bias_db", "snr_est_rmse_db", "boundary_frames_lost",
+        "rx_msps_noise_cpu", "rx_msps_frames_cpu", "rx_msps_frames_digital_qpsk_cpu", "vs_gnuradio_frames_ratio",
+        "dc_offset_frames_ok", "weak_tone_frames_ok", "sparse_alloc_frames_ok", "snr_est_max_db_iq_imbalance",
+        "tdl_frames_found_m3db", "tdl_frames_found_0db", "awgn_frames_found_m3db",
     ]
     print(f"{'metric':32s} {'value':>12s}  {'goal':>8s}  reference")
     for k in keys:

@@ -377,6 +377,8 @@ def main_rx(args) -> int:
             if not interrupted and failure is None:
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
+                    if recorder is not None:
+                        recorder.annotate_frame(frame, length=frame_span(cfg, frame))
                     worker.submit(frame)
             worker.close()
             finishing = True

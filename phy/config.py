@@ -22,11 +22,15 @@ class OfdmConfig:
 
     Args:
         fft_size: FFT points N (power of two, 16..4096). Default 64.
-        cp_len: cyclic prefix, samples (1..N/2). Default N/4 = 16.
-        num_used: occupied subcarriers (even, DC excluded), default round(52/64 * N) rounded to even.
-        num_pilots: pilot subcarriers among the used ones (>= 2), default max(4, N/16).
+        cp_len: cyclic prefix, samples (max(2, N/16)..N/2). Default N/4 = 16.
+        num_used: occupied subcarriers (even, DC excluded, 8..N-4), default round(52/64 * N)
+            rounded to even.
+        num_pilots: pilot subcarriers among the used ones (2..num_used/4), default max(4, N/16)
+            limited to num_used/4 (so sparse allocations and N=16 work with the defaults).
         num_short: Schmidl & Cox preamble length in OFDM-symbol durations (N + cp samples each);
-            the preamble repeats with period N/4 samples. Default 2.
+            the preamble repeats with period N/4 samples. Default 6 (was 2: the longer
+            autocorrelation window lets the detector trigger at -3 dB per RE without more
+            false triggers on noise).
         header_modulation: "bpsk" or "qpsk" for the header symbols.
         tx_scale: time-domain amplitude of a unit-power resource element: the transmitter emits
             ``tx_scale * ifft(X, norm="ortho")``, so the mean sample power is
@@ -34,9 +38,17 @@ class OfdmConfig:
             -12.9 dBFS at N=64, a little lower for larger FFTs whose peaks are higher; peaks above
             |x| = 1 are clipped). The channel simulator uses the same number as its SNR reference.
         max_int_cfo: integer CFO search range, +- subcarriers (multiple of the preamble's
-            ambiguity of 4 subcarriers is searched). Default 8.
+            ambiguity of 4 subcarriers is searched). Default min(8, N/4).
         interleaver_seed: seed of the pseudo-random bit interleavers of the header and digital
             payloads (TX and RX must agree; analog payloads use a structured interleaver).
+        max_payload_symbols: longest payload in OFDM symbols: the transmitter refuses longer
+            frames, the receiver drops headers that claim more (``stats["header_too_long"]``),
+            so one false or hostile length field cannot hold the receiver for seconds. Default:
+            what the largest analog frame (65535 symbols) needs, ``ceil(65535 / num_data)``
+            (1366 at the default numerology: about 8 KB digital payloads at QPSK).
+        header_repeat: each coded header bit is sent this many times (1..8, default 3) on slots spread by
+            the header interleaver over subcarriers and symbols; the receiver adds their LLRs
+            (soft combining: +10 log10(r) dB for the header, plus frequency diversity).
 
     Example::
 
@@ -49,19 +61,24 @@ class OfdmConfig:
     cp_len: int | None = None
     num_used: int | None = None
     num_pilots: int | None = None
-    num_short: int = 2
+    num_short: int = 6
     header_modulation: str = "bpsk"
     tx_scale: float | None = None
-    max_int_cfo: int = 8
+    max_int_cfo: int | None = None
     interleaver_seed: int = 0x5EED
+    max_payload_symbols: int | None = None
+    header_repeat: int = 3
 
     def __post_init__(self) -> None:
         n = self.fft_size
         if not isinstance(n, (int, np.integer)) or n < 16 or n > 4096 or (n & (n - 1)):
             raise ValueError(f"fft_size must be a power of two in 16..4096, got {n!r}")
         cp = n // 4 if self.cp_len is None else self.cp_len
-        if not isinstance(cp, (int, np.integer)) or not 1 <= cp <= n // 2:
-            raise ValueError(f"cp_len must be an integer in 1..fft_size/2={n // 2}, got {cp!r}")
+        # below N/16 (min 2) the first-path timing has no room inside the CP and the receiver's
+        # window back-off no margin; measured to decode from N/16 to N/2 (tests/test_phy_faults.py)
+        cp_min = max(2, n // 16)
+        if not isinstance(cp, (int, np.integer)) or not cp_min <= cp <= n // 2:
+            raise ValueError(f"cp_len must be an integer in max(2, fft_size/16)..fft_size/2 = {cp_min}..{n // 2}, got {cp!r}")
         used = self.num_used
         if used is None:
             used = 2 * round(52 / 64 * n / 2)
@@ -69,7 +86,8 @@ class OfdmConfig:
             raise ValueError(
                 f"num_used must be an even integer in 8..fft_size-4 (guards are needed), got {used!r}"
             )
-        pilots = max(4, n // 16) if self.num_pilots is None else self.num_pilots
+        # default pilots: max(4, N/16), as many as the allocation holds (num_used/4, at least 2)
+        pilots = max(2, min(max(4, n // 16), used // 4)) if self.num_pilots is None else self.num_pilots
         if not isinstance(pilots, (int, np.integer)) or not 2 <= pilots <= used // 4:
             raise ValueError(f"num_pilots must be an integer in 2..num_used/4={used // 4}, got {pilots!r}")
         if not isinstance(self.num_short, (int, np.integer)) or not 1 <= self.num_short <= 8:
@@ -80,8 +98,19 @@ class OfdmConfig:
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0 < scale <= 1):
             raise ValueError(f"tx_scale must be in (0, 1], got {self.tx_scale!r}")
         object.__setattr__(self, "tx_scale", float(scale))
-        if not isinstance(self.max_int_cfo, (int, np.integer)) or not 0 <= self.max_int_cfo <= n // 4:
+        mic = min(8, n // 4) if self.max_int_cfo is None else self.max_int_cfo
+        if not isinstance(mic, (int, np.integer)) or not 0 <= mic <= n // 4:
             raise ValueError(f"max_int_cfo must be 0..fft_size/4={n // 4} subcarriers, got {self.max_int_cfo!r}")
+        object.__setattr__(self, "max_int_cfo", int(mic))
+        if isinstance(self.header_repeat, bool) or not isinstance(self.header_repeat, (int, np.integer)) \
+                or not 1 <= self.header_repeat <= 8:
+            raise ValueError(f"header_repeat must be an integer 1..8, got {self.header_repeat!r}")
+        mps = self.max_payload_symbols
+        if mps is None:
+            mps = -(-0xFFFF // (used - pilots))
+        if isinstance(mps, bool) or not isinstance(mps, (int, np.integer)) or not 1 <= mps <= 1 << 20:
+            raise ValueError(f"max_payload_symbols must be an integer in 1..{1 << 20}, got {self.max_payload_symbols!r}")
+        object.__setattr__(self, "max_payload_symbols", int(mps))
         object.__setattr__(self, "cp_len", int(cp))
         object.__setattr__(self, "num_used", int(used))
         object.__setattr__(self, "num_pilots", int(pilots))
@@ -133,8 +162,17 @@ class OfdmConfig:
 
     @property
     def long_gi(self) -> int:
-        """Guard interval in front of the two long training symbols, samples (2 * cp)."""
-        return 2 * self.cp_len
+        """Guard interval in front of the two long training symbols, samples (2 * cp, at most
+        N/2: a guard of a whole LTS would make a third copy and an ambiguous timing peak)."""
+        return min(2 * self.cp_len, self.fft_size // 2)
+
+    @property
+    def timing_search(self) -> int:
+        """Half-width of the fine-timing search around the nominal LTS start, samples: the S&C
+        peak is broad (at -3 dB it wanders by +-60 samples at N=64), so the guard plus N/2; the
+        true LTS-pair peak has 4x the power of the half-overlap one N away, so the argmax over
+        the range still locks on it."""
+        return self.long_gi + self.fft_size // 2
 
     @property
     def preamble_len(self) -> int:
@@ -147,9 +185,14 @@ class OfdmConfig:
         return 64
 
     @property
+    def header_coded_bits(self) -> int:
+        """Coded header bits (rate-1/2 K=7 code, 6 tail bits), before repetition."""
+        return 2 * (self.header_bits + 6)
+
+    @property
     def header_symbols(self) -> int:
-        """OFDM symbols carrying the header (rate-1/2 K=7 code, 6 tail bits)."""
-        coded = 2 * (self.header_bits + 6)
+        """OFDM symbols carrying the header (``header_repeat`` copies of the coded bits)."""
+        coded = self.header_coded_bits * self.header_repeat
         per_sym = self.num_data_subcarriers * BITS_PER_SYMBOL[self.header_modulation]
         return -(-coded // per_sym)
 

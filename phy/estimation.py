@@ -87,18 +87,9 @@ def _layout(cfg: OfdmConfig) -> Layout:
     return Layout(cfg)
 
 
-_LAST_LAYOUT: tuple = (None, None)  # (cfg, layout): skips hashing the config on every call
-
-
 def layout(cfg: OfdmConfig) -> Layout:
-    """The :class:`Layout` of ``cfg`` (cached)."""
-    global _LAST_LAYOUT
-    last = _LAST_LAYOUT
-    if last[0] is cfg:
-        return last[1]
-    lay = _layout(cfg)
-    _LAST_LAYOUT = (cfg, lay)
-    return lay
+    """The :class:`Layout` of ``cfg`` (cached per config)."""
+    return _layout(cfg)
 
 
 @dataclasses.dataclass
@@ -295,23 +286,29 @@ class SymbolAxes:
             upto = min(total, 4 * upto)
 
 
-_ARANGES: dict[int, np.ndarray] = {}
-_BOXES: dict[int, np.ndarray] = {}
-_BOX_MATS: dict[tuple[int, int], np.ndarray] = {}
+@functools.lru_cache(maxsize=64)
+def _readonly_arange(n: int) -> np.ndarray:
+    a = np.arange(n)
+    a.setflags(write=False)
+    return a
 
 
+@functools.lru_cache(maxsize=16)
+def _box(width: int) -> np.ndarray:
+    b = np.ones(width)
+    b.setflags(write=False)
+    return b
+
+
+@functools.lru_cache(maxsize=64)
 def _box_matrix(n: int, half: int) -> np.ndarray:
-    """complex [n, n]: the (2 half + 1)-tap box sum with the edge samples repeated, as a matrix."""
-    key = (n, half)
-    m = _BOX_MATS.get(key)
-    if m is None:
-        if len(_BOX_MATS) > 64:
-            _BOX_MATS.clear()
-        m = np.zeros((n, n), complex)
-        for i in range(n):
-            for j in range(i - half, i + half + 1):
-                m[i, min(max(j, 0), n - 1)] += 1.0
-        _BOX_MATS[key] = m
+    """complex [n, n] (read-only): the (2 half + 1)-tap box sum with the edge samples repeated,
+    as a matrix."""
+    m = np.zeros((n, n), complex)
+    for i in range(n):
+        for j in range(i - half, i + half + 1):
+            m[i, min(max(j, 0), n - 1)] += 1.0
+    m.setflags(write=False)
     return m
 
 
@@ -336,11 +333,7 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
         return np.array(out, complex)
     step = complex(np.vdot(s[:-1], s[1:]))  # sum s[i+1] conj(s[i])
     w = math.atan2(step.imag, step.real)
-    ar = _ARANGES.get(n)
-    if ar is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        ar = _ARANGES[n] = np.arange(n)
+    ar = _readonly_arange(n)
     ctrend = np.exp((-1j * w) * ar)
     rest = s * ctrend
     rest0 = complex(np.add.reduce(rest))
@@ -353,9 +346,7 @@ def _common_phase(s: np.ndarray, pilot_snr: float) -> np.ndarray:
     if n <= 64:  # box sum as one small product (edges repeated in the matrix)
         box_sum = np.dot(_box_matrix(n, half), rest)
     else:
-        box = _BOXES.get(2 * half + 1)
-        if box is None:
-            box = _BOXES[2 * half + 1] = np.ones(2 * half + 1)
+        box = _box(2 * half + 1)
         padded = np.concatenate([rest[:1]] * half + [rest] + [rest[-1:]] * half)
         box_sum = np.convolve(padded, box, "valid")
     # conj(box_sum conj(ctrend)) / |.| = conj(box_sum) ctrend / |.|

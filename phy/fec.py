@@ -14,6 +14,7 @@ import functools
 
 import numpy as np
 
+from . import _kernels
 from .crc import append_crc32, bits_to_bytes, bytes_to_bits, check_crc32, crc16, crc32  # noqa: F401
 
 K = 7  # constraint length
@@ -65,7 +66,7 @@ def _trellis(radix_bits: int):
     return pred, pattern, signs
 
 
-def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
+def viterbi_decode(llr: np.ndarray, radix_bits: int = 4, use_kernel: bool = True) -> np.ndarray:
     """Soft-decision maximum-likelihood decoding of :func:`conv_encode` output.
 
     Long single codewords (over ``_WINDOW_MIN`` trellis steps) are cut into overlapping windows
@@ -76,6 +77,8 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
     Args:
         llr: float [2 * (n + 6)] or [batch, 2 * (n + 6)], ``log P(0)/P(1)`` per coded bit.
         radix_bits: trellis steps merged per iteration (1..6).
+        use_kernel: single codewords go to the compiled kernel (:mod:`._kernels`, numba) when it
+            is available; ``False`` forces this numpy path (the reference).
     Returns:
         uint8 bits [n] (or [batch, n]): the information bits, tail removed.
     """
@@ -96,6 +99,8 @@ def viterbi_decode(llr: np.ndarray, radix_bits: int = 4) -> np.ndarray:
         bits = hard_decision_decode(llr[0])
         if bits is not None:
             return bits
+        if use_kernel and _kernels.AVAILABLE:  # compiled full-length ML (the numpy code below is its reference)
+            return _kernels.viterbi_k7(llr[0])
     if single and steps > _WINDOW_MIN:
         return _windowed(llr[0], steps, _WINDOW_RADIX)
     nblocks = -(-steps // r)

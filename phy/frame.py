@@ -1,8 +1,10 @@
 """Frame-level data: the 8-byte header (pack / parse with CRC-16) and the decoded :class:`Frame`.
 
 Header bytes: ``[kind<<4 | mode] [length u16] [seq u16] [version] [crc16 u16]``, big-endian.
-``kind``: 0 analog, 1 digital. ``mode``: modulation index for digital payloads (0 bpsk, 1 qpsk,
-2 16qam, 3 64qam). ``length``: analog symbols or digital payload bytes (1..65535).
+``kind``: 0 analog, 1 digital. ``mode`` (4 bits): digital payloads: the modulation index (0 bpsk,
+1 qpsk, 2 16qam, 3 64qam); analog payloads: a caller-defined value 0..15 carried opaquely (e.g. the
+codec's rate), set by ``FrameTransmitter.analog_frame(..., mode=)`` and returned as ``Frame.mode``.
+``length``: analog symbols or digital payload bytes (1..65535).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class Header:
     length: int
     seq: int
     modulation: str | None = None  # digital payloads only
+    mode: int = 0  # analog payloads: caller's value 0..15; digital: set from ``modulation``
+
+    def __post_init__(self) -> None:
+        if self.kind == "digital" and self.modulation in MODULATIONS:
+            object.__setattr__(self, "mode", MODULATIONS.index(self.modulation))
 
     def pack(self) -> bytes:
         if self.kind not in KINDS:
@@ -33,7 +40,14 @@ class Header:
             raise ValueError(f"payload length must be 1..{MAX_LENGTH}, got {self.length}")
         if not 0 <= self.seq <= 0xFFFF:
             raise ValueError(f"seq must be 0..65535, got {self.seq}")
-        mode = MODULATIONS.index(self.modulation) if self.kind == "digital" else 0
+        if self.kind == "digital":
+            if self.modulation not in MODULATIONS:
+                raise ValueError(f"modulation must be one of {MODULATIONS}, got {self.modulation!r}")
+            mode = MODULATIONS.index(self.modulation)
+        else:
+            if not isinstance(self.mode, (int, np.integer)) or not 0 <= self.mode <= 15:
+                raise ValueError(f"analog mode must be an integer 0..15, got {self.mode!r}")
+            mode = int(self.mode)
         body = bytes([(KINDS.index(self.kind) << 4) | mode]) + self.length.to_bytes(2, "big")
         body += self.seq.to_bytes(2, "big") + bytes([HEADER_VERSION])
         return body + crc16(body).to_bytes(2, "big")
@@ -52,9 +66,7 @@ class Header:
             if mode >= len(MODULATIONS):
                 return None
             return cls(kind, length, int.from_bytes(data[3:5], "big"), MODULATIONS[mode])
-        if mode != 0:
-            return None
-        return cls(kind, length, int.from_bytes(data[3:5], "big"))
+        return cls(kind, length, int.from_bytes(data[3:5], "big"), mode=mode)
 
 
 @dataclasses.dataclass
@@ -75,6 +87,9 @@ class Frame:
         evm_db: digital frames: error-vector magnitude, dB (``None`` for analog).
         start_sample: absolute stream index of the first preamble sample.
         modulation: digital payload modulation (``None`` for analog).
+        mode: the header's 4-bit mode field, 0..15: analog frames: the value passed to
+            ``FrameTransmitter.analog_frame(mode=)``; digital frames: the modulation index into
+            ``MODULATIONS`` (0 bpsk, 1 qpsk, 2 16qam, 3 64qam).
         noise_per_subcarrier: float32 [num_used] noise variance per used subcarrier (before
             equalisation, relative to unit-power resource elements at the channel's gain).
         channel: complex64 [num_used] channel estimate on the used subcarriers.
@@ -96,3 +111,4 @@ class Frame:
     channel: np.ndarray | None = None
     sfo_ppm: float = 0.0
     num_ofdm_symbols: int = 0
+    mode: int = 0

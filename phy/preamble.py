@@ -53,6 +53,9 @@ class Training:
         self.short_time = np.tile(period, reps)[: cfg.short_len]
         gi = self.lts_time[-cfg.long_gi :] if cfg.long_gi <= n else np.resize(self.lts_time[::-1], cfg.long_gi)[::-1]
         self.lts_pair_time = np.tile(self.lts_time, 2)
+        self.lts_pair_energy = float(2 * used.size)  # ||lts_pair_time||^2
+        self.next_bin = np.roll(np.arange(n), -1)  # [1, 2, .., n-1, 0]: the next subcarrier, cyclic
+        self.used_bins = cfg.bins(used)
         self.preamble_time = np.concatenate([self.short_time, gi, self.lts_time, self.lts_time])
         self.pilot_values = 1.0 - 2.0 * _pn_bits(cfg.num_pilots, 0x9A)
         self._polarity = 1.0 - 2.0 * _pn_bits(127, 0x7F)

@@ -7,6 +7,7 @@ CFO is in subcarrier spacings (``cfo_hz = eps * sample_rate / fft_size``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -44,12 +45,15 @@ def detection_metric(x: np.ndarray, period: int, window: int) -> tuple[np.ndarra
     return p.real * p.real + p.imag * p.imag, r * r
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class SyncResult:
-    lts_start: int  # absolute index of the first LTS FFT window (timing back-off included)
+    """Result of :func:`synchronize`: indices are absolute stream indices when the caller passes
+    the buffer's ``offset`` (the receiver does), else indices into the buffer passed."""
+
+    lts_start: int  # index of the first LTS FFT window (timing back-off included)
     cfo: float  # subcarriers
     quality: float  # normalised LTS cross-correlation at the timing peak, 0..1
-    frame_start: int  # absolute index of the first preamble sample (estimated)
+    frame_start: int  # index of the first preamble sample (estimated)
 
 
 def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
@@ -61,16 +65,11 @@ def coarse_cfo(x: np.ndarray, d: int, cfg: OfdmConfig) -> float:
     return math.atan2(p.imag, p.real) * cfg.fft_size / (2 * math.pi * period)
 
 
-_ARANGES: dict[int, np.ndarray] = {}  # sample indices of short segments, by length
-_SHIFT: dict[int, np.ndarray] = {}  # [1, 2, .., n-1, 0]: the next subcarrier, cyclic
-
-
+@functools.lru_cache(maxsize=64)
 def _arange(n: int) -> np.ndarray:
-    got = _ARANGES.get(n)
-    if got is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        got = _ARANGES[n] = np.arange(n)
+    """Read-only ``arange(n)`` (sample indices of short segments)."""
+    got = np.arange(n)
+    got.setflags(write=False)
     return got
 
 
@@ -89,17 +88,22 @@ def rotate(x: np.ndarray, cfo: float, n0: int, fft_size: int) -> np.ndarray:
 
 
 def synchronize(
-    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int
+    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int,
+    multipath_threshold: float | None = None, offset: int = 0,
 ) -> SyncResult | None:
     """Integer CFO, fine timing and fine CFO for a preamble detected at buffer index ``d``.
 
     ``x`` must hold samples up to ``d + preamble_len + cp_len``. Returns ``None`` if the
-    normalised cross-correlation with the known LTS pair stays below ``verify_threshold`` (a
-    false detection: on noise it is ~exponential with mean 1/(2N) per lag).
-    Indices in the result are buffer indices.
+    normalised cross-correlation with the known LTS pair stays below ``verify_threshold`` at its
+    peak lag (a false detection: on noise it is ~exponential with mean 1/(2U) per lag) and, if
+    ``multipath_threshold`` is given, its sum over the ``L = 2 (cp//4) + 1`` lags around the peak (the
+    energy of every path of a multipath channel, which the peak lag alone misses; on noise
+    ~Gamma(L, 1/(2U)); a narrower window than the CP keeps the noise floor low) stays below that too.
+    Indices in the result are ``offset`` + buffer indices (pass the absolute stream index of
+    ``x[0]`` to get absolute indices).
     """
     n, cp = cfg.fft_size, cfg.cp_len
-    search = 2 * cp  # the S&C peak is broad: at 0 dB it wanders by more than a CP
+    search = cfg.timing_search
     eps_c = coarse_cfo(x, d, cfg)
     lts_nom = d + cfg.short_len + cfg.long_gi
     lo = lts_nom - search
@@ -111,22 +115,22 @@ def synchronize(
     # integer CFO (multiples of the preamble's 4-subcarrier ambiguity), robust to the channel:
     # differential correlation of adjacent subcarriers against the known LTS
     y = fft_ortho(seg[:n] + seg[n:])
-    shift = _SHIFT.get(n)
-    if shift is None:
-        shift = _SHIFT[n] = np.roll(np.arange(n), -1)
-    z = y * np.conj(y.take(shift))  # y[k] conj(y[k+1]), cyclic
+    z = y * np.conj(y.take(train.next_bin))  # y[k] conj(y[k+1]), cyclic
     mag = np.abs(z)
     hyps, idx = train.int_cfo_hyps, train.int_cfo_idx
     # (take: 2-D fancy indexing costs more)
     q = np.abs(matvec(z.take(idx), train.pair_ref_conj)) / (np.add.reduce(mag.take(idx), axis=1) + 1e-30)
     # the two best hypotheses go on to the time-domain check (at 0 dB the differential metric
-    # alone picks a wrong one about 2 % of the time)
+    # alone picks a wrong one about 2 % of the time), all of them while none verifies (below
+    # 0 dB the differential metric is often wrong; the thresholds count every hypothesis)
     ref = train.lts_pair_time
     order = q.argsort()[::-1]
     best = None
-    for rank, g in enumerate(hyps[order[:2]].tolist()):
+    for rank, g in enumerate(hyps[order].tolist()):
         if rank == 1 and best[0] > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
             break  # clear winner: skip the runner-up
+        if rank >= 2 and best[0] >= verify_threshold:
+            break
         eps_g = eps_c + float(g)
         seg_g = rot_c if g == 0 else rotate(raw, eps_g, lo - d, n)
         # cross-correlate with the LTS pair over the timing lags; normalised peak verifies
@@ -134,13 +138,22 @@ def synchronize(
         c_g = c_g.real * c_g.real + c_g.imag * c_g.imag
         peak_g = int(c_g.argmax())
         w = seg_g[peak_g : peak_g + 2 * n]
-        energy = float(np.vdot(w, w).real) * 2 * n  # ||ref||^2 = 2N
+        # normalised by the window's energy on the used bins only (the reference lives there):
+        # on noise rho ~ Beta(1, 2U - 1) whatever the allocation, and a clean LTS gives 1 also
+        # for sparse allocations (normalising by all N bins capped it at U/N)
+        wf = fft_ortho(w.reshape(2, n)).take(train.used_bins, axis=1)
+        energy = float(np.vdot(wf, wf).real) * train.lts_pair_energy
         rho_g = float(c_g[peak_g] / (energy + 1e-30))
         if best is None or rho_g > best[0]:
             best = (rho_g, eps_g, c_g, peak_g, seg_g)
     rho, eps, c, peak, seg = best
     if rho < verify_threshold:
-        return None
+        if multipath_threshold is None:
+            return None
+        half = cp // 4
+        lo_l, hi_l = max(peak - half, 0), min(peak + half + 1, c.size)
+        if float(np.add.reduce(c[lo_l:hi_l])) * rho / float(c[peak] + 1e-30) < multipath_threshold:
+            return None
     # fine timing: the first path within 6 dB of the peak
     first = peak
     k0 = max(peak - cp // 2, 0)
@@ -156,4 +169,4 @@ def synchronize(
     v = complex(np.vdot(a[:n], a[n:]))
     eps += math.atan2(v.imag, v.real) / (2 * math.pi)
     start = t + backoff - cfg.long_gi - cfg.short_len
-    return SyncResult(lts_start=t, cfo=eps, quality=rho, frame_start=start)
+    return SyncResult(lts_start=t + offset, cfo=eps, quality=rho, frame_start=start + offset)

@@ -36,9 +36,15 @@ class FrameTransmitter:
         self.clipped_samples = 0
 
     # -- public --------------------------------------------------------------------------------
-    def analog_frame(self, symbols: np.ndarray, seq: int = 0) -> np.ndarray:
+    def analog_frame(self, symbols: np.ndarray, seq: int = 0, mode: int = 0) -> np.ndarray:
         """Frame carrying ``symbols`` (complex [n], 1 <= n <= 65535), power-normalised to mean
-        |x|^2 = 1 and interleaved across subcarriers and OFDM symbols; complex64 [samples]."""
+        |x|^2 = 1 and interleaved across subcarriers and OFDM symbols; complex64 [samples].
+
+        ``mode`` (int 0..15) travels in the header's 4-bit mode field and comes back as
+        ``Frame.mode`` (the PHY gives it no meaning; e.g. the codec's rate). Raises ValueError
+        outside 0..15."""
+        if isinstance(mode, bool) or not isinstance(mode, (int, np.integer)) or not 0 <= mode <= 15:
+            raise ValueError(f"analog mode must be an integer 0..15, got {mode!r}")
         x = np.asarray(symbols)
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number)):
             raise TypeError(f"symbols must be a numeric array, got dtype {x.dtype}")
@@ -52,12 +58,12 @@ class FrameTransmitter:
             raise ValueError("symbols are all zero; nothing to normalise")
         x = x / np.sqrt(power)
         cfg = self.cfg
-        nsym = cfg.payload_symbols_analog(x.size)
+        nsym = self._check_len(cfg.payload_symbols_analog(x.size))
         slots = nsym * cfg.num_data_subcarriers
         perm = analog_interleaver(nsym, cfg.num_data_subcarriers)
         data = self._filler_qpsk(slots)
         data[perm[: x.size]] = x
-        header = Header("analog", x.size, self._seq(seq))
+        header = Header("analog", x.size, self._seq(seq), mode=int(mode))
         return self._assemble(header, data.reshape(nsym, -1))
 
     def digital_frame(self, payload: bytes, seq: int = 0, modulation: str = "qpsk") -> np.ndarray:
@@ -71,7 +77,7 @@ class FrameTransmitter:
         m = bits_per_symbol(modulation)
         cfg = self.cfg
         coded = fec.conv_encode(bytes_to_bits(append_crc32(payload)))
-        nsym = cfg.payload_symbols_digital(len(payload), modulation)
+        nsym = self._check_len(cfg.payload_symbols_digital(len(payload), modulation))
         slots = nsym * cfg.num_data_subcarriers * m
         bits = np.random.default_rng(len(payload)).integers(0, 2, slots).astype(np.uint8)
         bits[permutation(slots, cfg.interleaver_seed)[: coded.size]] = coded
@@ -87,6 +93,14 @@ class FrameTransmitter:
         return cfg.frame_len(cfg.payload_symbols_digital(length, modulation))
 
     # -- internals -----------------------------------------------------------------------------
+    def _check_len(self, nsym: int) -> int:
+        if nsym > self.cfg.max_payload_symbols:
+            raise ValueError(
+                f"the payload needs {nsym} OFDM symbols, more than OfdmConfig.max_payload_symbols="
+                f"{self.cfg.max_payload_symbols}; split it or raise max_payload_symbols (TX and RX)"
+            )
+        return nsym
+
     @staticmethod
     def _seq(seq: int) -> int:
         if not isinstance(seq, (int, np.integer)) or not 0 <= seq <= 0xFFFF:
@@ -105,6 +119,7 @@ class FrameTransmitter:
         m = bits_per_symbol(cfg.header_modulation)
         slots = cfg.header_symbols * cfg.num_data_subcarriers * m
         bits = np.zeros(slots, dtype=np.uint8)
+        coded = np.tile(coded, cfg.header_repeat)  # copy j of bit i at interleaver slot j * coded + i
         bits[permutation(slots, cfg.interleaver_seed + 1)[: coded.size]] = coded
         return modulate(bits, cfg.header_modulation).astype(np.complex128).reshape(cfg.header_symbols, -1)
 
