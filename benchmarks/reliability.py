@@ -170,6 +170,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("tx: truncated checkpoint", ["tx", "--checkpoint", str(ck)], "model.safetensors"),
         ("tx: checkpoint folder missing", ["tx", "--checkpoint", str(tmp / "nock")], "nock"),
         ("tx: empty captions file", ["tx", "--captions", str(tmp / "empty.txt")], "empty"),
+        ("rx: zmq port 99999", ["rx", "--radio", "zmq:tcp://127.0.0.1:99999", nosim], "port"),
         ("air: --rehearse -1", ["air", "--rehearse", "-1"], "--rehearse"),
         ("air: port 99999", ["air", "--from", "tcp://127.0.0.1:99999"], "port"),
         ("air: endpoint without scheme", ["air", "--to", "localhost:5556"], "--to"),

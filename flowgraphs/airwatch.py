@@ -52,17 +52,23 @@ class PeerWatch:
                     self._away_since = time.monotonic()
 
     def send(self, message: bytes) -> bool:
-        """Send one burst; False (counted in ``dropped``) if no receiver took it."""
+        """Send one burst; False (counted in ``dropped``) if no receiver took it.
+
+        A PUSH socket is writable only while a receiver's pipe exists, so writability decides;
+        the connection events only shorten the wait while the receiver is known to be gone.
+        """
         self._poll_events()
-        if self.peers or not self.ever_connected:
-            # wait for the first receiver (or a slow connected one) up to send_timeout
-            if self.sock.poll(int(self.send_timeout * 1000), zmq.POLLOUT):
-                try:
-                    self.sock.send(message, zmq.NOBLOCK, copy=False)
-                    return True
-                except zmq.Again:
-                    pass
-            self._poll_events()
+        gone = self.ever_connected and not self.peers
+        wait = min(self.send_timeout, 1.0) if gone else self.send_timeout
+        if self.sock.poll(int(wait * 1000), zmq.POLLOUT):
+            try:
+                self.sock.send(message, zmq.NOBLOCK, copy=False)
+                if not self.peers:  # a delivered burst proves a receiver (events may come late)
+                    self.peers, self.ever_connected, self._away_since = 1, True, None
+                return True
+            except zmq.Again:
+                pass
+        self._poll_events()
         self.dropped += 1
         if not self._warned:
             self._warned = True

@@ -75,7 +75,11 @@ def main_tx(args) -> int:
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
-    log = JsonLinesWriter(args.log) if args.log else None
+    try:
+        log = JsonLinesWriter(args.log) if args.log else None
+    except BaseException:
+        radio.close()
+        raise
     ending = {"interrupted": False}
     frames = profile.test.frames
     t0 = time.monotonic()
@@ -258,7 +262,13 @@ def main_rx(args) -> int:
     scorer = Scorer(similarity=args.similarity)
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
     receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
-    log = JsonLinesWriter(args.log or "-")
+    try:
+        log = JsonLinesWriter(args.log or "-")
+    except BaseException:
+        if recorder is not None:
+            recorder.close()
+        radio.close()
+        raise
     expected = profile.test.frames
     counts = {"frame": 0, "missed": 0, "ok": 0}
     clipped = 0  # samples at the ADC's full scale: analog symbols distort long before the SNR estimate notices
@@ -269,6 +279,8 @@ def main_rx(args) -> int:
         record = log.write(record)
         if record["type"] in counts:
             counts[record["type"]] += 1
+        elif record["type"] == "missed_range":  # one record for a long gap: count every frame in it
+            counts["missed"] += int(record["count"])
         if record["type"] == "frame" and record["status"] == "ok":
             counts["ok"] += 1
         if not args.quiet and args.log:
