@@ -203,6 +203,8 @@ def run_cases(tmp: Path) -> dict:
             except BaseException as exc:  # noqa: BLE001 - an escaped exception is what we count
                 rc, escaped = None, f"{type(exc).__name__}: {exc}"
         lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith("warning")]
+        if not lines:  # a few subcommands print their one-line error on stdout
+            lines = [ln for ln in out.getvalue().splitlines() if ln.strip()][-1:]
         changed = [str(p) for p in inputs if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() != digest[p]]
         clean = (escaped is None and rc not in (0, None) and bool(lines) and "Traceback" not in err.getvalue()
                  and expect in lines[-1] and not changed)
