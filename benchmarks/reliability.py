@@ -274,13 +274,21 @@ def soak(seconds: float, workdir: Path) -> dict:
     cli = [sys.executable, "-m", "vlmcsc.flowgraphs.cli"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     common = ["--frames", "0", "--seed", "1"]
+    # Ctrl-C must reach the children even when this script runs in the background (where the
+    # shell starts it with SIGINT ignored, and children would inherit that)
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    rx_err = open(workdir / "rx.stderr", "w")  # noqa: SIM115 - closed below
+    tx_err = open(workdir / "tx.stderr", "w")  # noqa: SIM115
     rx = subprocess.Popen(cli + ["rx", "--radio", f"zmq:tcp://127.0.0.1:{p_rx}", "--log", str(rx_log), "--quiet",
                                  "--no-similarity", "--sigmf", str(cap), *common],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          env=env, stdout=subprocess.DEVNULL, stderr=rx_err,
+                          preexec_fn=restore_sigint)
     tx = subprocess.Popen(cli + ["tx", "--radio", f"zmq:tcp://127.0.0.1:{p_tx}", "--log", str(tx_log),
                                  "--interval", "0", "--snr", "20", *common],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel="awgn", snr_db=25.0, seed=1)
+                          env=env, stdout=subprocess.DEVNULL, stderr=tx_err,
+                          preexec_fn=restore_sigint)
+    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel="awgn", snr_db=25.0, seed=1,
+              send_timeout=300.0)
     t_start, t_launch = None, time.monotonic()
     stopped_tx = False
     try:
@@ -316,6 +324,8 @@ def soak(seconds: float, workdir: Path) -> dict:
         tx.wait(timeout=30)
     except subprocess.TimeoutExpired:
         tx.kill()
+    rx_err.close()
+    tx_err.close()
     tx_records = list(read_jsonl(tx_log, strict=True)) if tx_log.exists() else []
     rx_records = list(read_jsonl(rx_log, strict=True)) if rx_log.exists() else []
     sent = {r["seq"] for r in tx_records if r.get("type") == "sent"}
@@ -334,7 +344,7 @@ def soak(seconds: float, workdir: Path) -> dict:
         "soak_frames_per_s": round(len(sent) / seconds, 1) if seconds else None,
         "soak_capture_annotations": capture_annotations,
         "soak_rx_returncode": rx.returncode, "soak_tx_returncode": tx.returncode,
-        "soak_air_bad_messages": air.bad_messages,
+        "soak_air_bad_messages": air.bad_messages, "soak_air_dropped": air.watch.dropped,
     }
 
 

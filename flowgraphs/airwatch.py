@@ -54,21 +54,26 @@ class PeerWatch:
     def send(self, message: bytes) -> bool:
         """Send one burst; False (counted in ``dropped``) if no receiver took it.
 
-        A PUSH socket is writable only while a receiver's pipe exists, so writability decides;
-        the connection events only shorten the wait while the receiver is known to be gone.
+        A connected receiver that is slow gets back-pressure, never drops: the send waits as long
+        as the receiver stays connected (ZeroMQ re-opens a full pipe only after the reader has
+        drained half of it, which can take a minute on a busy machine). Before the first receiver
+        the wait is ``send_timeout``; once the receiver has left, about one second.
         """
-        self._poll_events()
-        gone = self.ever_connected and not self.peers
-        wait = min(self.send_timeout, 1.0) if gone else self.send_timeout
-        if self.sock.poll(int(wait * 1000), zmq.POLLOUT):
-            try:
-                self.sock.send(message, zmq.NOBLOCK, copy=False)
-                if not self.peers:  # a delivered burst proves a receiver (events may come late)
-                    self.peers, self.ever_connected, self._away_since = 1, True, None
-                return True
-            except zmq.Again:
-                pass
-        self._poll_events()
+        t0 = time.monotonic()
+        while True:
+            self._poll_events()
+            gone = self.ever_connected and not self.peers
+            if self.sock.poll(200, zmq.POLLOUT):
+                try:
+                    self.sock.send(message, zmq.NOBLOCK, copy=False)
+                    if not self.peers:  # a delivered burst proves a receiver (events may come late)
+                        self.peers, self.ever_connected, self._away_since = 1, True, None
+                    return True
+                except zmq.Again:
+                    pass
+            waited = time.monotonic() - t0
+            if (gone and waited > 1.0) or (not self.ever_connected and waited > self.send_timeout):
+                break
         self.dropped += 1
         if not self._warned:
             self._warned = True
