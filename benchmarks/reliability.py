@@ -170,6 +170,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("tx: truncated checkpoint", ["tx", "--checkpoint", str(ck)], "model.safetensors"),
         ("tx: checkpoint folder missing", ["tx", "--checkpoint", str(tmp / "nock")], "nock"),
         ("tx: empty captions file", ["tx", "--captions", str(tmp / "empty.txt")], "empty"),
+        ("rx: zmq port 99999", ["rx", "--radio", "zmq:tcp://127.0.0.1:99999", nosim], "port"),
         ("air: --rehearse -1", ["air", "--rehearse", "-1"], "--rehearse"),
         ("air: port 99999", ["air", "--from", "tcp://127.0.0.1:99999"], "port"),
         ("air: endpoint without scheme", ["air", "--to", "localhost:5556"], "--to"),
@@ -202,6 +203,8 @@ def run_cases(tmp: Path) -> dict:
             except BaseException as exc:  # noqa: BLE001 - an escaped exception is what we count
                 rc, escaped = None, f"{type(exc).__name__}: {exc}"
         lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith("warning")]
+        if not lines:  # a few subcommands print their one-line error on stdout
+            lines = [ln for ln in out.getvalue().splitlines() if ln.strip()][-1:]
         changed = [str(p) for p in inputs if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() != digest[p]]
         clean = (escaped is None and rc not in (0, None) and bool(lines) and "Traceback" not in err.getvalue()
                  and expect in lines[-1] and not changed)
@@ -271,13 +274,21 @@ def soak(seconds: float, workdir: Path) -> dict:
     cli = [sys.executable, "-m", "vlmcsc.flowgraphs.cli"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     common = ["--frames", "0", "--seed", "1"]
+    # Ctrl-C must reach the children even when this script runs in the background (where the
+    # shell starts it with SIGINT ignored, and children would inherit that)
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    rx_err = open(workdir / "rx.stderr", "w")  # noqa: SIM115 - closed below
+    tx_err = open(workdir / "tx.stderr", "w")  # noqa: SIM115
     rx = subprocess.Popen(cli + ["rx", "--radio", f"zmq:tcp://127.0.0.1:{p_rx}", "--log", str(rx_log), "--quiet",
                                  "--no-similarity", "--sigmf", str(cap), *common],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          env=env, stdout=subprocess.DEVNULL, stderr=rx_err,
+                          preexec_fn=restore_sigint)
     tx = subprocess.Popen(cli + ["tx", "--radio", f"zmq:tcp://127.0.0.1:{p_tx}", "--log", str(tx_log),
                                  "--interval", "0", "--snr", "20", *common],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel="awgn", snr_db=25.0, seed=1)
+                          env=env, stdout=subprocess.DEVNULL, stderr=tx_err,
+                          preexec_fn=restore_sigint)
+    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel="awgn", snr_db=25.0, seed=1,
+              send_timeout=300.0)
     t_start, t_launch = None, time.monotonic()
     stopped_tx = False
     try:
@@ -313,6 +324,8 @@ def soak(seconds: float, workdir: Path) -> dict:
         tx.wait(timeout=30)
     except subprocess.TimeoutExpired:
         tx.kill()
+    rx_err.close()
+    tx_err.close()
     tx_records = list(read_jsonl(tx_log, strict=True)) if tx_log.exists() else []
     rx_records = list(read_jsonl(rx_log, strict=True)) if rx_log.exists() else []
     sent = {r["seq"] for r in tx_records if r.get("type") == "sent"}
@@ -331,7 +344,7 @@ def soak(seconds: float, workdir: Path) -> dict:
         "soak_frames_per_s": round(len(sent) / seconds, 1) if seconds else None,
         "soak_capture_annotations": capture_annotations,
         "soak_rx_returncode": rx.returncode, "soak_tx_returncode": tx.returncode,
-        "soak_air_bad_messages": air.bad_messages,
+        "soak_air_bad_messages": air.bad_messages, "soak_air_dropped": air.watch.dropped,
     }
 
 

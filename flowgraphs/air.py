@@ -61,6 +61,7 @@ class Air:
         self.push = self.ctx.socket(zmq.PUSH)
         self.push.setsockopt(zmq.LINGER, 5000)
         self.push.setsockopt(zmq.SNDTIMEO, int(send_timeout * 1000))
+        self.push.setsockopt(zmq.SNDHWM, 64)  # few bursts queued for a receiver that may vanish
         self.push.bind(sink)
         self.messages = 0
         self.bad_messages = 0

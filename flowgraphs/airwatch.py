@@ -52,17 +52,28 @@ class PeerWatch:
                     self._away_since = time.monotonic()
 
     def send(self, message: bytes) -> bool:
-        """Send one burst; False (counted in ``dropped``) if no receiver took it."""
-        self._poll_events()
-        if self.peers or not self.ever_connected:
-            # wait for the first receiver (or a slow connected one) up to send_timeout
-            if self.sock.poll(int(self.send_timeout * 1000), zmq.POLLOUT):
+        """Send one burst; False (counted in ``dropped``) if no receiver took it.
+
+        A connected receiver that is slow gets back-pressure, never drops: the send waits as long
+        as the receiver stays connected (ZeroMQ re-opens a full pipe only after the reader has
+        drained half of it, which can take a minute on a busy machine). Before the first receiver
+        the wait is ``send_timeout``; once the receiver has left, about one second.
+        """
+        t0 = time.monotonic()
+        while True:
+            self._poll_events()
+            gone = self.ever_connected and not self.peers
+            if self.sock.poll(200, zmq.POLLOUT):
                 try:
                     self.sock.send(message, zmq.NOBLOCK, copy=False)
+                    if not self.peers:  # a delivered burst proves a receiver (events may come late)
+                        self.peers, self.ever_connected, self._away_since = 1, True, None
                     return True
                 except zmq.Again:
                     pass
-            self._poll_events()
+            waited = time.monotonic() - t0
+            if (gone and waited > 1.0) or (not self.ever_connected and waited > self.send_timeout):
+                break
         self.dropped += 1
         if not self._warned:
             self._warned = True

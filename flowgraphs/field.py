@@ -80,7 +80,11 @@ def main_tx(args) -> int:
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
-    log = JsonLinesWriter(args.log) if args.log else None
+    try:
+        log = JsonLinesWriter(args.log) if args.log else None
+    except BaseException:
+        radio.close()
+        raise
     ending = {"interrupted": False}
     frames = profile.test.frames
     t0 = time.monotonic()
@@ -283,8 +287,14 @@ def main_rx(args) -> int:
         return 2
     field = FieldReceiver(codec, seq_texts.text, scorer, profile.snr.rx_policy, profile.snr.rx_fixed_db)
     receiver = make_receiver(cfg, profile.radio.sample_rate_hz)
-    # JSON records: to the --log file, or to stdout with --json; readable lines otherwise
-    log = JsonLinesWriter(args.log) if args.log else (JsonLinesWriter("-") if args.json else None)
+    try:
+        # JSON records: to the --log file, or to stdout with --json; readable lines otherwise
+        log = JsonLinesWriter(args.log) if args.log else (JsonLinesWriter("-") if args.json else None)
+    except BaseException:
+        if recorder is not None:
+            recorder.close()
+        radio.close()
+        raise
     live = LiveStatus(out=None if (args.quiet or (args.json and not args.log)) else sys.stdout,
                       status=not args.quiet)
     expected = profile.test.frames
@@ -304,6 +314,8 @@ def main_rx(args) -> int:
         record = log.write(record) if log is not None else record
         if record["type"] in counts:
             counts[record["type"]] += 1
+        elif record["type"] == "missed_range":  # one record for a long gap: count every frame in it
+            counts["missed"] += int(record["count"])
         if record["type"] == "frame" and record["status"] == "ok":
             counts["ok"] += 1
         if record["type"] in ("frame", "missed"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from .validate import InputError, check_output, input_paths_of_spec
+from .validate import InputError, check_endpoint, check_output, input_paths_of_spec
 
 
 def run_inputs(args, profile=None) -> list:
@@ -31,6 +31,9 @@ def check_field_outputs(args, profile=None) -> None:
 
     :raises InputError: one line naming the option and the path.
     """
+    spec = profile.radio.spec if profile is not None else getattr(args, "radio", None)
+    if isinstance(spec, str) and spec.startswith(("zmq:", "zmq+pub:")):
+        check_endpoint("--radio", spec.split(":", 1)[1])
     inputs = run_inputs(args, profile)
     log = getattr(args, "log", None)
     if log and log != "-":

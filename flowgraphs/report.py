@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import html
 import math
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -531,7 +530,7 @@ def main(args) -> int:
     try:
         result = make_report(args.logs, args.out, args.format)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"vlmcsc report: {exc}", file=sys.stderr)
+        print(f"vlmcsc report: {exc}")
         return 2
     print(Path(result["summary"]).read_text(encoding="utf-8") if args.format == "md" else result["summary"])
     print("plots:", ", ".join(result["plots"]) or "none (no plottable records)")

@@ -462,7 +462,7 @@ def main(args) -> int:
     try:
         snrs = parse_snr_list(args.snr)
     except ValueError as exc:
-        print(f"vlmcsc sweep: {exc}", file=sys.stderr)
+        print(f"vlmcsc sweep: {exc}")
         return 2
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]

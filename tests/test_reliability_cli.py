@@ -53,6 +53,7 @@ CASES = [
     ("tx-profile-unknown-key", ["tx", "--set", "channel.bogus=1"], "channel.bogus"),
     ("tx-frames-huge-profile", ["tx", "--set", "test.frames=1e12"], "test.frames"),
     ("tx-checkpoint-truncated", ["tx", "--checkpoint", "{ckpt_trunc}"], "model.safetensors"),
+    ("rx-zmq-bad-port", ["rx", "--radio", "zmq:tcp://127.0.0.1:99999"], "port"),
     ("air-rehearse-negative", ["air", "--rehearse", "-1"], "--rehearse"),
     ("air-bad-port", ["air", "--from", "tcp://127.0.0.1:99999"], "port"),
     ("air-bad-endpoint", ["air", "--to", "localhost:5556"], "--to"),
