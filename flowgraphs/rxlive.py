@@ -225,37 +225,44 @@ class ClockWatch:
     """Detects samples a streaming radio lost without saying so, from its sample clock.
 
     A Pluto's kernel buffers overflow silently (pyadi-iio reports no overflow): the samples simply
-    never arrive. Over a run, a real-time radio delivers ``rate x elapsed`` samples; when what arrived
-    (plus what the ring dropped) falls behind that by more than ``slack_s`` of samples (the buffering
-    that may legitimately be in flight: kernel buffers + ring), the rest was lost.
+    never arrive. A real-time radio delivers ``rate x elapsed`` samples; when the samples it delivered
+    to the host (``radio.stats.samples_rx``, counted by the reader thread as they leave the kernel)
+    fall behind that by more than ``slack_s`` of samples (what may legitimately sit in the kernel
+    buffers), the rest was lost.
 
     :param rate: sample rate, Hz
     :param enabled: only for radios that stream continuously in real time (``pluto:``)
-    :param slack_s: seconds of samples that may be buffered upstream without being lost
+    :param slack_s: seconds of samples that may be in flight upstream without being lost
     """
 
-    def __init__(self, rate: float, enabled: bool, slack_s: float = 3.0) -> None:
+    def __init__(self, rate: float, enabled: bool, slack_s: float = 0.5) -> None:
         self.rate = float(rate or 0.0)
         self.enabled = bool(enabled) and self.rate > 0
         self.slack = int(slack_s * self.rate)
         self.t0: float | None = None
-        self.received = 0
         self.lost = 0  # samples reported lost so far
 
-    def __call__(self, n: int, now: float) -> int:
-        """Count ``n`` received samples at time ``now``; returns newly detected lost samples (0 if none)."""
+    def __call__(self, delivered: int, now: float) -> int:
+        """``delivered``: samples the radio handed to the host so far (cumulative) at time ``now``;
+        returns newly detected lost samples (0 if none)."""
         if not self.enabled:
             return 0
         if self.t0 is None:
-            if n == 0:
+            if delivered <= 0:
                 return 0
-            self.t0 = now - n / self.rate  # the clock starts with the first samples
-        self.received += n
-        deficit = int(self.rate * (now - self.t0)) - self.received - self.slack
-        if deficit > self.lost + self.slack // 4:
+            self.t0 = now - delivered / self.rate  # the clock starts with the first samples
+        deficit = int(self.rate * (now - self.t0)) - int(delivered) - self.slack
+        if deficit > self.lost + max(1, self.slack // 4):
             new, self.lost = deficit - self.lost, deficit
             return new
         return 0
+
+
+def clock_slack_s(radio) -> float:
+    """Seconds of samples a radio may hold upstream of the host: its kernel buffers plus 0.1 s."""
+    rate = float(getattr(radio, "sample_rate", 0) or 1e6)
+    held = (int(getattr(radio, "kernel_buffers", 4)) + 1) * int(getattr(radio, "rx_buffer_size", 16384))
+    return held / rate + 0.1
 
 
 def streams_in_real_time(radio) -> bool:

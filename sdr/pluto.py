@@ -56,9 +56,9 @@ class PlutoRadio(RingReceiveMixin, Radio):
         ``"ip:127.0.0.1"`` (``vlmcsc pluto-emu``). Always given: auto-discovery is slow and its
         errors are misleading.
     :param rx_buffer_size: samples per RX kernel buffer (larger = fewer round trips, more latency).
-    :param kernel_buffers: RX kernel buffers (libiio's default is 4; ours 16, i.e. 262 ms of slack
-        at 1 MS/s with 16384-sample buffers, because a busy host loses samples with 4 and pyadi-iio
-        reports no overflow). Also how many buffers are dropped after a retune, since they may hold
+    :param kernel_buffers: RX kernel buffers (libiio's default is 4; ours 32, i.e. 0.52 s of slack
+        at 1 MS/s with 16384-sample buffers, 2 MB of memory: a busy host loses samples with 4, and
+        pyadi-iio reports no overflow; ``vlmcsc rx`` detects such losses from the sample clock). Also how many buffers are dropped after a retune, since they may hold
         samples taken with the old settings. Spec option: ``pluto:ip:192.168.2.1,kernel_buffers=32``.
     :param tx_scale: int16 value of |x| = 1 in TX samples.
     :param dc_tracking, rf_dc_tracking, quadrature_tracking: the AD9363's tracking loops
@@ -75,7 +75,7 @@ class PlutoRadio(RingReceiveMixin, Radio):
         uri: str,
         *,
         rx_buffer_size: int = 16384,
-        kernel_buffers: int = 16,
+        kernel_buffers: int = 32,
         tx_scale: float = TX_FULL_SCALE,
         dc_tracking: bool = True,
         rf_dc_tracking: bool = True,
