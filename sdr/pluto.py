@@ -146,8 +146,15 @@ class PlutoRadio(RingReceiveMixin, Radio):
                 if self.sample_rate is not None:
                     sdr.sample_rate = int(round(self.sample_rate))
                 if self.frequency is not None:
-                    sdr.rx_lo = int(round(self.frequency))
-                    sdr.tx_lo = int(round(self.frequency))
+                    try:
+                        sdr.rx_lo = int(round(self.frequency))
+                        sdr.tx_lo = int(round(self.frequency))
+                    except Exception as exc:  # noqa: BLE001 - name the setting and the Pluto's range
+                        raise RadioError(
+                            f"the Pluto refused a setting: frequency {self.frequency / 1e6:.3f} MHz "
+                            "(--freq / radio.frequency_hz) is outside its tuning range; a stock Pluto "
+                            "(AD9363) tunes 325 MHz to 3.8 GHz, 70 MHz to 6 GHz once switched to AD9364 "
+                            f"mode (hardware.md section 6) ({exc})") from None
                 if self.bandwidth is not None:
                     sdr.rx_rf_bandwidth = int(round(self.bandwidth))
                     sdr.tx_rf_bandwidth = int(round(self.bandwidth))

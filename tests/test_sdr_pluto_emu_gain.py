@@ -26,3 +26,11 @@ def test_tx_gain_change_acts_on_a_playing_cyclic_buffer():
             r.stop_cyclic()
     assert before > 0.05
     assert 20 * np.log10(after / before) == pytest.approx(-20.0, abs=1.0)  # before: 0 dB (no change)
+
+
+def test_frequency_out_of_range_names_the_setting_and_the_range():
+    from vlmcsc.sdr import RadioError
+
+    with PlutoEmulator(port=0) as emu, open_radio(f"pluto:{emu.uri}") as r:
+        with pytest.raises(RadioError, match=r"frequency 5000\.000 MHz \(--freq / radio\.frequency_hz\).*3\.8 GHz"):
+            r.configure(frequency=5e9)
