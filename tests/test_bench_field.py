@@ -14,6 +14,17 @@ def test_field_benchmark_quick(tmp_path):
     out = tmp_path / "field.json"
     subprocess.run([sys.executable, str(REPO / "benchmarks" / "field.py"), "--quick", "--json", str(out)],
                    check=True, timeout=300, capture_output=True)
+    _check(out)
+
+
+def test_field_benchmark_as_hardware_md_runs_it():
+    cmd = ".venv/bin/python benchmarks/field.py --json build/field.json"
+    assert cmd in (REPO / "hardware.md").read_text()
+    subprocess.run([sys.executable, *cmd.split()[1:]], cwd=REPO, check=True, timeout=300, capture_output=True)
+    _check(REPO / "build" / "field.json")
+
+
+def _check(out):
     res = json.loads(out.read_text())
     for key in ("soapy_loopback_snr_db", "pluto_emu_snr_db", "capture_bytes_per_s_at_1msps",
                 "dashboard_cpu_s_per_s", "seconds_cpu", "seconds_wall"):
