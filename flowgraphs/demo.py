@@ -194,6 +194,8 @@ def run_demo(args) -> dict:
             rec["channel_snr_db"] = channel_snr
             rec["channel"] = profile.channel.get("preset", "tdl")
             rec["modulation"] = info["modulation"]
+            if info.get("truncated") and rec.get("status") == "ok":
+                rec["status"] = "truncated"  # the text was cut to fit the channel uses: not "ok"
             records.append(rec)
             if log:
                 log.write(rec)
