@@ -66,3 +66,12 @@ def test_demo_digital_baseline_reports_a_cut_caption_as_truncated(capsys, tmp_pa
     assert len(frames) == 1
     assert frames[0]["sent"].startswith(frames[0]["received"]) and frames[0]["received"] != frames[0]["sent"]
     assert frames[0]["status"] == "truncated" and rc == 1  # cut to the codec's channel uses; before: "ok"
+
+
+def test_eval_channel_names_are_sweep_presets_too():
+    from vlmcsc.flowgraphs.channels import CHANNEL_PRESETS, make_channel
+    from vlmcsc.model.channels import CHANNELS
+
+    assert set(CHANNELS) <= set(CHANNEL_PRESETS)  # before: "ofdm" was eval-only, "tdl" sweep-only
+    for name in CHANNELS:
+        make_channel(name, 10.0, seed=1)
