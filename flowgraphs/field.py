@@ -276,6 +276,7 @@ def main_rx(args) -> int:
     radio_error = None
     finishing = False
     drops_seen = 0
+    missing_unsaid, last_missing_warning = 0, -1e9
     worker = FrameWorker(handle)
     clock = ClockWatch(radio.sample_rate or profile.radio.sample_rate_hz, streams_in_real_time(radio),
                        clock_slack_s(radio))
@@ -287,11 +288,13 @@ def main_rx(args) -> int:
             while True:
                 x = radio.receive(chunk, timeout=0.2)
                 now = time.monotonic()
-                missing = clock(int(getattr(radio.stats, "samples_rx", 0)), now)
-                if missing:
-                    live.warn(f"about {missing} samples never arrived ({missing / clock.rate:.1f} s at the radio's "
-                              "sample rate): the host did not keep up; use more kernel buffers "
-                              "(pluto:...,kernel_buffers=32) or a lower rate")
+                missing_unsaid += clock(int(getattr(radio.stats, "samples_rx", 0)), now)
+                if missing_unsaid and now - last_missing_warning >= 5.0:  # at most one such line per 5 s
+                    kb = 2 * int(getattr(radio, "kernel_buffers", 16))
+                    live.warn(f"about {missing_unsaid} samples never arrived ({missing_unsaid / clock.rate:.1f} s at "
+                              f"the radio's sample rate; {clock.lost} in all): the host did not keep up; use more "
+                              f"kernel buffers (pluto:...,kernel_buffers={kb}), a lower rate or fewer other programs")
+                    missing_unsaid, last_missing_warning = 0, now
                 if x.size:
                     last_data = now
                     live.level_dbfs = level_dbfs(x)

@@ -4,6 +4,7 @@ processes) decodes every frame, and never loses one silently; section 7's file-s
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -51,8 +52,12 @@ def test_section_8_step_2_verbatim_decodes_every_frame(tmp_path):
             time.sleep(0.1)  # as a user waits for the rx start line before starting the tx
         tx = subprocess.run(tx_cmd.split(), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert tx.returncode == 0, tx.stderr
-        out, err = rx.communicate(timeout=120)
-        assert rx.returncode == 0, err
+        try:
+            out, err = rx.communicate(timeout=90)
+        except subprocess.TimeoutExpired:  # frames lost at the end: rx still waits for them (a user's Ctrl-C)
+            rx.send_signal(signal.SIGINT)
+            out, err = rx.communicate(timeout=60)
+        assert rx.returncode in (0, 130), err
     finally:
         for p in (rx, emu):
             if p is not None and p.poll() is None:
@@ -66,14 +71,16 @@ def test_section_8_step_2_verbatim_decodes_every_frame(tmp_path):
     frames = [r for r in recs if r["type"] == "frame"]
     assert all(19.0 < r["snr_db"] < 26.0 for r in frames)  # "about 22 dB"
     lost = 50 - end["frames_ok"]
+    if rx.returncode == 130:
+        assert end["interrupted"] and end["samples_missing"] > 0  # only when samples went missing
     if end["samples_missing"] or end["sample_drops"]:
         # a machine too busy to keep real time (the emulator renders 1 MS/s in real time): losses
         # happen, but never silently - they were warned live and counted
         assert "never arrived" in err or "the radio lost" in err
-        assert lost > 0 and end["missed"] == lost - (end["frames"] - end["frames_ok"])
+        assert end["missed"] == lost - (end["frames"] - end["frames_ok"])
     else:
         assert lost == 0, f"{lost} frames lost with no samples missing"
-    assert len(out.strip().splitlines()) == 50  # one readable line per frame
+    assert len(out.strip().splitlines()) == 50  # one readable line per frame (or MISSED)
 
 
 def test_section_7_file_sink_capture_replays(tmp_path):
