@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
     src.add_argument("--text-file", help="file with one caption per line")
     src.add_argument("--image", action="append",
                      help="image file to caption with BLIP and send (repeatable; needs BLIP weights)")
-    parser.add_argument("--channel", help="channel preset: awgn | rayleigh | tdl (default tdl)")
+    parser.add_argument("--channel", help="channel preset: clean | awgn | rayleigh | ofdm | tdl | tdl_static (default tdl)")
     parser.add_argument("--snr", type=float, help="channel SNR, dB (default 15)")
     parser.add_argument("--tx-snr", type=float, help="SNR given to the encoder's NAM, dB (default: channel SNR)")
     parser.add_argument("--nam-snr", type=float, help="give the decoder's NAM this fixed SNR instead of the estimate")
