@@ -168,6 +168,8 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
     if tx.poll() is None:
         tx.terminate()
         tx.wait(10)
+    from .scoring import summarize
+
     records = list(read_jsonl(rx_log)) if rx_log.exists() else []
     got = [r for r in records if r.get("type") == "frame"]
     ok = [r for r in got if r.get("status") == "ok"]
@@ -178,7 +180,7 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
         "missed": sum(1 for r in records if r.get("type") == "missed"),
         "bleu1_mean": float(np.mean(bleu)) if bleu else None,
         "air_messages": air.messages, "rx_returncode": rx.returncode, "tx_returncode": tx.returncode,
-        "log": str(rx_log),
+        "log": str(rx_log), "summary": summarize(records),  # the figures demo, rx and report print
     }
 
 

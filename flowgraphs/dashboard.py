@@ -81,6 +81,7 @@ class DashboardState:
         self._counts = {"ok": 0, "failed": 0, "lost": 0}
         self._t0 = time.monotonic()
         self._last_row = 0.0
+        self.image_dir: Path | None = None  # images regenerated at the receiver, served under /images/
         self.updates_dropped = 0  # snapshots skipped because the page was slow
 
     # -- feeding (called from the receive loop / decode thread: O(1), no maths) ------------------
@@ -113,6 +114,13 @@ class DashboardState:
             self._series.append({"seq": record.get("seq"), "snr_db": row["snr_db"], "cfo_hz": row["cfo_hz"],
                                  "bleu1": row["bleu1"] if record.get("type") == "frame" else None,
                                  "loss": round(self._counts["lost"] / total, 4) if total else 0.0})
+
+    def set_image(self, seq: int, name: str) -> None:
+        """Show ``image_dir / name`` (e.g. the Stable Diffusion image of frame ``seq``) in its table row."""
+        with self._lock:
+            for row in self._records:
+                if row.get("seq") == seq:
+                    row["image"] = f"/images/{name}"
 
     def set_stats(self, stats: dict) -> None:
         """Counters such as ``sample_drops`` (plotted over time)."""
@@ -163,7 +171,7 @@ class DashboardState:
 def build_app(state: DashboardState):
     """The Starlette application: ``/`` page, ``/static/*``, ``/api/snapshot`` JSON, ``/ws`` WebSocket."""
     from starlette.applications import Starlette
-    from starlette.responses import FileResponse, JSONResponse
+    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
     from starlette.websockets import WebSocketDisconnect
@@ -173,6 +181,14 @@ def build_app(state: DashboardState):
 
     async def api_snapshot(request):
         return JSONResponse(state.snapshot())
+
+    async def image(request):
+        name = request.path_params["name"]
+        folder = state.image_dir
+        path = None if folder is None else (Path(folder) / name)
+        if path is None or Path(name).name != name or not path.is_file():  # no path tricks, no listing
+            return PlainTextResponse("no such image", status_code=404)
+        return FileResponse(path)
 
     async def ws(websocket):
         await websocket.accept()
@@ -189,6 +205,7 @@ def build_app(state: DashboardState):
             return
 
     routes = [Route("/", index), Route("/api/snapshot", api_snapshot), WebSocketRoute("/ws", ws),
+              Route("/images/{name}", image),
               Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static")]
     return Starlette(routes=routes)
 
@@ -231,6 +248,13 @@ class Dashboard:
 
     def add_record(self, record: dict) -> None:
         self.state.add_record(record)
+
+    def set_image(self, seq: int, name: str) -> None:
+        """Show ``image_dir / name`` (e.g. the Stable Diffusion image of frame ``seq``) in its table row."""
+        with self._lock:
+            for row in self._records:
+                if row.get("seq") == seq:
+                    row["image"] = f"/images/{name}"
 
     def set_stats(self, stats: dict) -> None:
         self.state.set_stats(stats)

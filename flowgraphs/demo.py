@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
     src.add_argument("--text-file", help="file with one caption per line")
     src.add_argument("--image", action="append",
                      help="image file to caption with BLIP and send (repeatable; needs BLIP weights)")
-    parser.add_argument("--channel", help="channel preset: awgn | rayleigh | tdl (default tdl)")
+    parser.add_argument("--channel", help="channel preset: clean | awgn | rayleigh | ofdm | tdl | tdl_static (default tdl)")
     parser.add_argument("--snr", type=float, help="channel SNR, dB (default 15)")
     parser.add_argument("--tx-snr", type=float, help="SNR given to the encoder's NAM, dB (default: channel SNR)")
     parser.add_argument("--nam-snr", type=float, help="give the decoder's NAM this fixed SNR instead of the estimate")
@@ -169,7 +169,9 @@ def run_demo(args) -> dict:
         print("image mode: BLIP captions at the transmitter")
         for path, caption in zip(images, texts):
             print(f"  {Path(path).name}: {caption}")
-    print(f"vlmcsc demo: {len(texts)} captions, {profile.codec.system} system, channel "
+    system = ("semantic codec" if profile.codec.system == "semantic" else
+              "digital baseline (raw UTF-8 + rate-1/2 FEC at the codec's channel uses, cut if it does not fit)")
+    print(f"vlmcsc demo: {len(texts)} captions, {system}, channel "
           f"{profile.channel.get('preset', 'tdl')} at {channel_snr:g} dB, encoder NAM {tx_snr:g} dB, decoder NAM "
           f"{'PHY estimate' if profile.snr.rx_policy == 'estimate' else f'{profile.snr.rx_fixed_db:g} dB fixed'}")
     records = []
@@ -194,6 +196,8 @@ def run_demo(args) -> dict:
             rec["channel_snr_db"] = channel_snr
             rec["channel"] = profile.channel.get("preset", "tdl")
             rec["modulation"] = info["modulation"]
+            if info.get("truncated") and rec.get("status") == "ok":
+                rec["status"] = "truncated"  # the text was cut to fit the channel uses: not "ok"
             records.append(rec)
             if log:
                 log.write(rec)
@@ -209,8 +213,12 @@ def run_demo(args) -> dict:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         received = [r.get("received") or "" for r in records]
+        if dashboard is not None:
+            dashboard.state.image_dir = out
         for i, image in enumerate(generator.generate(received, seed=0, steps=args.steps)):
             image.save(out / f"rx_{i:03d}.png")
+            if dashboard is not None:  # the regenerated image beside its frame in the table
+                dashboard.state.set_image(records[i]["seq"], f"rx_{i:03d}.png")
         summary["images"] = str(out)
         print(f"images drawn from the received captions: {out}/rx_*.png")
     if log:

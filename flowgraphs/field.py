@@ -256,7 +256,7 @@ def main_rx(args) -> int:
     from .link import load_codec, make_receiver
     from .radios import open_radio
     from .rxlive import (ClipCounter, ClockWatch, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs,
-                         radio_drops, streams_in_real_time)
+                         clock_slack_s, radio_drops, streams_in_real_time)
     from .scoring import Scorer, format_summary, summarize
 
     torch.set_num_threads(1)
@@ -271,6 +271,7 @@ def main_rx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         # every model is loaded before the radio streams: a load mid-run drops millions of samples
         scorer = Scorer(similarity=args.similarity).preload()
+        codec.decode_symbols([np.zeros(4 * codec.symbols_per_token, np.complex64)], snr_db=[10.0])  # warm-up
         dashboard = None
         if getattr(args, "dashboard", None):
             from .dashboard import start_dashboard
@@ -336,8 +337,10 @@ def main_rx(args) -> int:
     failure = None  # one-line reason when the radio or the disk ends the run
     finishing = False
     drops_seen = 0
+    missing_unsaid, last_missing_warning = 0, -1e9
     worker = FrameWorker(handle)
-    clock = ClockWatch(radio.sample_rate or profile.radio.sample_rate_hz, streams_in_real_time(radio))
+    clock = ClockWatch(radio.sample_rate or profile.radio.sample_rate_hz, streams_in_real_time(radio),
+                       clock_slack_s(radio))
     try:
         with radio:
             settings = radio.settings()
@@ -346,11 +349,13 @@ def main_rx(args) -> int:
             while True:
                 x = radio.receive(chunk, timeout=0.2)
                 now = time.monotonic()
-                missing = clock(x.size, now)
-                if missing:
-                    live.warn(f"about {missing} samples never arrived ({missing / clock.rate:.1f} s at the radio's "
-                              "sample rate): the host did not keep up; use more kernel buffers "
-                              "(pluto:...,kernel_buffers=32) or a lower rate")
+                missing_unsaid += clock(int(getattr(radio.stats, "samples_rx", 0)), now)
+                if missing_unsaid and now - last_missing_warning >= 5.0:  # at most one such line per 5 s
+                    kb = 2 * int(getattr(radio, "kernel_buffers", 16))
+                    live.warn(f"about {missing_unsaid} samples never arrived ({missing_unsaid / clock.rate:.1f} s at "
+                              f"the radio's sample rate; {clock.lost} in all): the host did not keep up; use more "
+                              f"kernel buffers (pluto:...,kernel_buffers={kb}), a lower rate or fewer other programs")
+                    missing_unsaid, last_missing_warning = 0, now
                 if x.size:
                     last_data = now
                     live.level_dbfs = level_dbfs(x)

@@ -232,7 +232,7 @@ def settings_and_radio(records: list[dict]) -> tuple[list[list[str]], list[list[
         if end is not None:
             rstats = end.get("radio_stats") or {}
             phy = end.get("phy_stats") or {}
-            radio.append([source, str(rstats.get("samples_rx", rstats.get("samples_tx", "-"))),
+            radio.append([source, str(rstats.get("samples_rx") or rstats.get("samples_tx", "-")),
                           str(rstats.get("overflows", "-")), str(rstats.get("ring_dropped", "-")),
                           str(end.get("samples_missing", "-")), str(end.get("clipped_samples", "-")),
                           str(phy.get("detections", "-")), str(phy.get("header_crc_fail", "-")),

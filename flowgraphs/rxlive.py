@@ -35,7 +35,7 @@ def level_dbfs(x: np.ndarray) -> float:
     """Mean power of complex samples relative to full scale (|x| = 1), dBFS; -inf for silence."""
     if x.size == 0:
         return float("-inf")
-    p = float(np.mean(x.real * x.real + x.imag * x.imag))
+    p = float(np.vdot(x, x).real) / x.size  # one pass, no temporaries (this runs on every chunk)
     return 10.0 * math.log10(p) if p > 0 else float("-inf")
 
 
@@ -67,6 +67,9 @@ class ClipCounter:
         """Count one chunk; True the first time clipping deserves a warning."""
         if not self.enabled or x.size == 0:
             return False
+        iq = x.view(np.float32) if x.dtype == np.complex64 else np.asarray(x).view(np.float64)
+        if max(float(iq.max()), -float(iq.min())) < self.threshold:
+            return False  # the usual case, in two passes without temporaries
         hits = int(np.count_nonzero(np.maximum(np.abs(x.real), np.abs(x.imag)) >= self.threshold))
         self.samples += hits
         if hits >= self.min_hits and not self.warned:
@@ -225,37 +228,44 @@ class ClockWatch:
     """Detects samples a streaming radio lost without saying so, from its sample clock.
 
     A Pluto's kernel buffers overflow silently (pyadi-iio reports no overflow): the samples simply
-    never arrive. Over a run, a real-time radio delivers ``rate x elapsed`` samples; when what arrived
-    (plus what the ring dropped) falls behind that by more than ``slack_s`` of samples (the buffering
-    that may legitimately be in flight: kernel buffers + ring), the rest was lost.
+    never arrive. A real-time radio delivers ``rate x elapsed`` samples; when the samples it delivered
+    to the host (``radio.stats.samples_rx``, counted by the reader thread as they leave the kernel)
+    fall behind that by more than ``slack_s`` of samples (what may legitimately sit in the kernel
+    buffers), the rest was lost.
 
     :param rate: sample rate, Hz
     :param enabled: only for radios that stream continuously in real time (``pluto:``)
-    :param slack_s: seconds of samples that may be buffered upstream without being lost
+    :param slack_s: seconds of samples that may be in flight upstream without being lost
     """
 
-    def __init__(self, rate: float, enabled: bool, slack_s: float = 3.0) -> None:
+    def __init__(self, rate: float, enabled: bool, slack_s: float = 0.5) -> None:
         self.rate = float(rate or 0.0)
         self.enabled = bool(enabled) and self.rate > 0
         self.slack = int(slack_s * self.rate)
         self.t0: float | None = None
-        self.received = 0
         self.lost = 0  # samples reported lost so far
 
-    def __call__(self, n: int, now: float) -> int:
-        """Count ``n`` received samples at time ``now``; returns newly detected lost samples (0 if none)."""
+    def __call__(self, delivered: int, now: float) -> int:
+        """``delivered``: samples the radio handed to the host so far (cumulative) at time ``now``;
+        returns newly detected lost samples (0 if none)."""
         if not self.enabled:
             return 0
         if self.t0 is None:
-            if n == 0:
+            if delivered <= 0:
                 return 0
-            self.t0 = now - n / self.rate  # the clock starts with the first samples
-        self.received += n
-        deficit = int(self.rate * (now - self.t0)) - self.received - self.slack
-        if deficit > self.lost + self.slack // 4:
+            self.t0 = now - delivered / self.rate  # the clock starts with the first samples
+        deficit = int(self.rate * (now - self.t0)) - int(delivered) - self.slack
+        if deficit > self.lost + max(1, self.slack // 4):
             new, self.lost = deficit - self.lost, deficit
             return new
         return 0
+
+
+def clock_slack_s(radio) -> float:
+    """Seconds of samples a radio may hold upstream of the host: its kernel buffers plus 0.1 s."""
+    rate = float(getattr(radio, "sample_rate", 0) or 1e6)
+    held = (int(getattr(radio, "kernel_buffers", 4)) + 1) * int(getattr(radio, "rx_buffer_size", 16384))
+    return held / rate + 0.1
 
 
 def streams_in_real_time(radio) -> bool:

@@ -30,7 +30,7 @@ RADIO_SPECS = {
     "loopback": "simulated radio, TX looped to RX through the channel simulator",
     "soapy:<args>": "any SoapySDR device, e.g. soapy:driver=uhd,type=b200 or soapy:driver=vlmcsc_loopback",
     "pluto:<uri>": "ADALM-Pluto through pyadi-iio, e.g. pluto:ip:192.168.2.1 or pluto:usb:1.5.5",
-    "pluto:<uri>,kernel_buffers=N": "the same with N RX kernel buffers (default 16; more = fewer losses on a busy host)",
+    "pluto:<uri>,kernel_buffers=N": "the same with N RX kernel buffers (default 32; more = fewer silent losses on a busy host)",
     "replay:<file.sigmf-meta>": "play a SigMF recording as a receive-only radio",
     "sigmf:<path>": "transmit-only file sink: bursts to a new SigMF recording (for replay: and GNU Radio)",
     "zmq:tcp://<host>:<port>": "IQ over ZeroMQ PUSH/PULL, GNU Radio framing (vlmcsc air, GNU Radio ZMQ blocks)",

@@ -56,9 +56,9 @@ class PlutoRadio(RingReceiveMixin, Radio):
         ``"ip:127.0.0.1"`` (``vlmcsc pluto-emu``). Always given: auto-discovery is slow and its
         errors are misleading.
     :param rx_buffer_size: samples per RX kernel buffer (larger = fewer round trips, more latency).
-    :param kernel_buffers: RX kernel buffers (libiio's default is 4; ours 16, i.e. 262 ms of slack
-        at 1 MS/s with 16384-sample buffers, because a busy host loses samples with 4 and pyadi-iio
-        reports no overflow). Also how many buffers are dropped after a retune, since they may hold
+    :param kernel_buffers: RX kernel buffers (libiio's default is 4; ours 32, i.e. 0.52 s of slack
+        at 1 MS/s with 16384-sample buffers, 2 MB of memory: a busy host loses samples with 4, and
+        pyadi-iio reports no overflow; ``vlmcsc rx`` detects such losses from the sample clock). Also how many buffers are dropped after a retune, since they may hold
         samples taken with the old settings. Spec option: ``pluto:ip:192.168.2.1,kernel_buffers=32``.
     :param tx_scale: int16 value of |x| = 1 in TX samples.
     :param dc_tracking, rf_dc_tracking, quadrature_tracking: the AD9363's tracking loops
@@ -75,7 +75,7 @@ class PlutoRadio(RingReceiveMixin, Radio):
         uri: str,
         *,
         rx_buffer_size: int = 16384,
-        kernel_buffers: int = 16,
+        kernel_buffers: int = 32,
         tx_scale: float = TX_FULL_SCALE,
         dc_tracking: bool = True,
         rf_dc_tracking: bool = True,
@@ -146,8 +146,15 @@ class PlutoRadio(RingReceiveMixin, Radio):
                 if self.sample_rate is not None:
                     sdr.sample_rate = int(round(self.sample_rate))
                 if self.frequency is not None:
-                    sdr.rx_lo = int(round(self.frequency))
-                    sdr.tx_lo = int(round(self.frequency))
+                    try:
+                        sdr.rx_lo = int(round(self.frequency))
+                        sdr.tx_lo = int(round(self.frequency))
+                    except Exception as exc:  # noqa: BLE001 - name the setting and the Pluto's range
+                        raise RadioError(
+                            f"the Pluto refused a setting: frequency {self.frequency / 1e6:.3f} MHz "
+                            "(--freq / radio.frequency_hz) is outside its tuning range; a stock Pluto "
+                            "(AD9363) tunes 325 MHz to 3.8 GHz, 70 MHz to 6 GHz once switched to AD9364 "
+                            f"mode (hardware.md section 6) ({exc})") from None
                 if self.bandwidth is not None:
                     sdr.rx_rf_bandwidth = int(round(self.bandwidth))
                     sdr.tx_rf_bandwidth = int(round(self.bandwidth))
@@ -227,7 +234,8 @@ class PlutoRadio(RingReceiveMixin, Radio):
                         self._flush_pending -= 1
                         self.stats.stale_buffers_flushed += 1
                         continue
-                    x = (np.asarray(data) / RX_FULL_SCALE).astype(np.complex64)
+                    x = np.asarray(data, dtype=np.complex64)  # one conversion, then scale in place
+                    x *= np.float32(1.0 / RX_FULL_SCALE)
                     self.stats.samples_rx += x.size
                     self.stats.ring_dropped += self._ring.write(x)
         except Exception as exc:  # noqa: BLE001 - libiio raises OSError on a lost device

@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -117,3 +118,50 @@ def test_dashboard_in_headless_chromium_during_rehearsal(tmp_path):
         driver.quit()
     run.join(150)
     assert result.get("rx_returncode") == 0 and result.get("frames_ok", 0) >= 14, result
+
+
+def test_regenerated_images_are_served_beside_their_frames(tmp_path):
+    from PIL import Image
+
+    dash = start_dashboard("127.0.0.1:0", announce=None)
+    try:
+        dash.add_record({"type": "frame", "seq": 4, "status": "ok", "sent": "a dog", "received": "a dog"})
+        Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "rx_000.png")
+        dash.state.image_dir = tmp_path
+        dash.state.set_image(4, "rx_000.png")
+        row = dash.state.snapshot()["frames"][0]
+        assert row["image"] == "/images/rx_000.png"
+        png = urllib.request.urlopen(dash.url + "images/rx_000.png", timeout=10).read()
+        assert png[:4] == b"\x89PNG"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(dash.url + "images/..%2Fsecret", timeout=10)
+    finally:
+        dash.close()
+
+
+def test_demo_image_mode_puts_the_regenerated_image_in_the_table(tmp_path, monkeypatch, capsys):
+    import sys as _sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    import vlmcsc.flowgraphs.dashboard as dashboard_mod
+    from vlmcsc.flowgraphs.cli import main as cli_main
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tiny_ckb import make_tiny_blip, make_tiny_sd
+
+    started = []
+    real_start = dashboard_mod.start_dashboard
+    monkeypatch.setattr(dashboard_mod, "start_dashboard",
+                        lambda *a, **k: started.append(real_start(*a, **k)) or started[-1])
+    blip, sd = make_tiny_blip(tmp_path), make_tiny_sd(tmp_path)
+    picture = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(picture)
+    rc = cli_main(["demo", "--no-similarity", "--image", str(picture), "--caption-model", str(blip),
+                   "--image-model", str(sd), "--steps", "2", "--out", str(tmp_path / "out"), "--snr", "20",
+                   "--dashboard", "127.0.0.1:0"])
+    capsys.readouterr()
+    assert rc == 0 and len(started) == 1
+    rows = started[0].state.snapshot()["frames"]
+    assert rows[0]["image"] == "/images/rx_000.png"  # served from --out by the dashboard

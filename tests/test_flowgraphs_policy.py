@@ -56,3 +56,22 @@ def test_clean_channel_with_snr_is_refused(capsys):
 def test_version():
     out = subprocess.run(CLI + ["--version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith("vlmcsc ") and out.split()[1][0].isdigit()
+
+
+def test_demo_digital_baseline_reports_a_cut_caption_as_truncated(capsys, tmp_path):
+    long_text = "a man in a blue shirt and a red hat sits on a wooden bench near the old stone bridge"
+    rc = cli_main(["demo", "--no-similarity", "--no-images", "--system", "digital", "--channel", "awgn",
+                   "--snr", "30", "--text", long_text, "--log", str(tmp_path / "d.jsonl")])
+    frames = [r for r in read_jsonl(tmp_path / "d.jsonl") if r["type"] == "frame"]
+    assert len(frames) == 1
+    assert frames[0]["sent"].startswith(frames[0]["received"]) and frames[0]["received"] != frames[0]["sent"]
+    assert frames[0]["status"] == "truncated" and rc == 1  # cut to the codec's channel uses; before: "ok"
+
+
+def test_eval_channel_names_are_sweep_presets_too():
+    from vlmcsc.flowgraphs.channels import CHANNEL_PRESETS, make_channel
+    from vlmcsc.model.channels import CHANNELS
+
+    assert set(CHANNELS) <= set(CHANNEL_PRESETS)  # before: "ofdm" was eval-only, "tdl" sweep-only
+    for name in CHANNELS:
+        make_channel(name, 10.0, seed=1)
