@@ -87,7 +87,7 @@ def timed_sweep(cells, out: Path, executor, stop: StopRule | None = None) -> tup
 def bench_sweeps(tmp: Path, quick: bool) -> dict:
     import ray
 
-    from vlmcsc.flowgraphs.sweep_ray import RayExecutor
+    from vlmcsc.flowgraphs.sweep_ray import RayExecutor, start_local_ray
 
     snrs = [0.0, 6.0, 12.0, 18.0] if quick else [-3.0, 0.0, 3.0, 6.0, 9.0, 12.0, 15.0, 18.0]
     frames = 6 if quick else 32
@@ -95,7 +95,7 @@ def bench_sweeps(tmp: Path, quick: bool) -> dict:
     cells = make_cells(["semantic", "digital"], ["awgn"], snrs, 1, frames, seed=5)
     out = {}
     serial_wall, serial_cpu, _ = timed_sweep(cells, tmp / "serial.jsonl", SerialExecutor(run_cell, init_worker, INITARGS))
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    start_local_ray(2)
     try:
         executors = {n: RayExecutor(run_cell, init_worker, INITARGS, address="local", workers=n) for n in (1, 2)}
         walls: dict[int, list[float]] = {1: [], 2: []}

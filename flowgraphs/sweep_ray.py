@@ -67,6 +67,18 @@ def _import_ray():
     return ray, ActorPool
 
 
+def start_local_ray(num_cpus: int) -> None:
+    """A private local Ray (never a cluster found lying around) with ``num_cpus`` CPUs, no dashboard.
+
+    Ray runs its workers at nice 15 by default; here the workers are the job itself (as the
+    process-pool sweep's are), so they keep this process's priority (``RAY_worker_niceness=0``).
+    """
+    ray, _ = _import_ray()
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level="ERROR",
+             log_to_driver=False)
+
+
 class RayExecutor:
     """Executor for :func:`.sweep.run_sweep` backed by Ray actors.
 
@@ -91,9 +103,8 @@ class RayExecutor:
             if not local:
                 check_reachable(address)
             try:
-                if local:  # "local": always a private instance, never a cluster found lying around
-                    ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
-                             logging_level="ERROR", log_to_driver=False)
+                if local:
+                    start_local_ray(workers or os.cpu_count() or 1)
                 else:
                     ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
