@@ -113,8 +113,10 @@ class RayExecutor:
             self._own = True
         ctx = ray.get_runtime_context()
         self.address = "local" if local else getattr(ctx, "gcs_address", address)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.workers = max(1, workers or max(1, cpus // max(1, threads)))
+        cpus = int(ray.available_resources().get("CPU", 0))
+        fit = max(1, cpus // max(1, threads))
+        # an actor that cannot be placed would hold its share of the tasks forever: never ask for more
+        self.workers = min(workers, fit) if workers else fit
         actor_cls = ray.remote(num_cpus=threads)(_SweepWorker)
         self.actors = [actor_cls.remote(cell_fn, initializer, initargs) for _ in range(self.workers)]
         ray.get([a.ready.remote() for a in self.actors])  # fail here, not mid-sweep, if set-up breaks
