@@ -67,6 +67,18 @@ def _import_ray():
     return ray, ActorPool
 
 
+def start_local_ray(num_cpus: int) -> None:
+    """A private local Ray (never a cluster found lying around) with ``num_cpus`` CPUs, no dashboard.
+
+    Ray runs its workers at nice 15 by default; here the workers are the job itself (as the
+    process-pool sweep's are), so they keep this process's priority (``RAY_worker_niceness=0``).
+    """
+    ray, _ = _import_ray()
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level="ERROR",
+             log_to_driver=False)
+
+
 class RayExecutor:
     """Executor for :func:`.sweep.run_sweep` backed by Ray actors.
 
@@ -91,9 +103,8 @@ class RayExecutor:
             if not local:
                 check_reachable(address)
             try:
-                if local:  # "local": always a private instance, never a cluster found lying around
-                    ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
-                             logging_level="ERROR", log_to_driver=False)
+                if local:
+                    start_local_ray(workers or os.cpu_count() or 1)
                 else:
                     ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -102,8 +113,10 @@ class RayExecutor:
             self._own = True
         ctx = ray.get_runtime_context()
         self.address = "local" if local else getattr(ctx, "gcs_address", address)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.workers = max(1, workers or max(1, cpus // max(1, threads)))
+        cpus = int(ray.available_resources().get("CPU", 0))
+        fit = max(1, cpus // max(1, threads))
+        # an actor that cannot be placed would hold its share of the tasks forever: never ask for more
+        self.workers = min(workers, fit) if workers else fit
         actor_cls = ray.remote(num_cpus=threads)(_SweepWorker)
         self.actors = [actor_cls.remote(cell_fn, initializer, initargs) for _ in range(self.workers)]
         ray.get([a.ready.remote() for a in self.actors])  # fail here, not mid-sweep, if set-up breaks
