@@ -554,7 +554,8 @@ def jscc(seeds: list[int], budget: Budget, data=None, fig: Path | None = None, p
                         got = phy_symbols(list(x.numpy()), "tdl", s, seed=6000 + seed * 10 + int(s))
                         rec = []
                         for xi, g in zip(x, got):
-                            yi = torch.zeros_like(xi) if g is None else torch.from_numpy(g[0].astype(np.complex64))
+                            lost = g is None or g[0].size != xi.numel()  # a missed frame decodes from zeros
+                            yi = torch.zeros_like(xi) if lost else torch.from_numpy(g[0].astype(np.complex64))
                             rec.append(net.decode(yi[None], test.shape[2:])[0])
                         prow.append(psnr(torch.stack(rec), test))
                     ph.append(prow)
