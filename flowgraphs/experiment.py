@@ -594,8 +594,12 @@ def jscc(seeds: list[int], budget: Budget, data=None, fig: Path | None = None, p
 
 # ------------------------------------------------------------------------------------------------
 def run(names: list[str], quick: bool, seeds: list[int], fig_dir: Path | None, data=None,
-        phy: bool = True, budget: Budget | None = None) -> dict:
-    """Run the named experiments; returns the merged result dict (top-level issue keys + details)."""
+        phy: bool = True, budget: Budget | None = None, on_result=None) -> dict:
+    """Run the named experiments; returns the merged result dict (top-level issue keys + details).
+
+    ``on_result(res)`` is called after each experiment with the results so far (the command line
+    writes the JSON then, so an interrupted run keeps every finished experiment).
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -633,6 +637,8 @@ def run(names: list[str], quick: bool, seeds: list[int], fig_dir: Path | None, d
                 out[k] = v
         out.setdefault("cpu_s", {})[name] = round(time.process_time() - t0, 1)
         out.setdefault("wall_s", {})[name] = round(time.time() - w0, 1)
+        if on_result is not None:
+            on_result(out)
     return out
 
 
@@ -693,12 +699,16 @@ def main(args) -> int:
     if json_path is not None and json_path.exists() and json_path.is_dir():
         raise SystemExit(f"--json {json_path} is a folder")
     fig_dir = Path(args.fig_dir) if args.fig_dir else (json_path.parent if json_path else None)
-    res = run(list(args.name), args.quick, seeds, fig_dir, args.data, phy=not args.no_phy)
-    res["command"] = "vlmcsc experiment " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["experiment"] \
+    command = "vlmcsc experiment " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["experiment"] \
         else " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+
+    def write(res):
+        res["command"] = command
+        if json_path is not None:  # atomic: a reader never sees a half-written file
+            tmp = json_path.with_name(json_path.name + ".tmp")
+            tmp.write_text(json.dumps(res, indent=1, default=float) + "\n")
+            tmp.replace(json_path)
+
+    res = run(list(args.name), args.quick, seeds, fig_dir, args.data, phy=not args.no_phy, on_result=write)
     print_table(res)
-    if json_path is not None:
-        tmp = json_path.with_name(json_path.name + ".tmp")
-        tmp.write_text(json.dumps(res, indent=1, default=float) + "\n")
-        tmp.replace(json_path)
     return 0
