@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("vlmcsc.flowgraphs.report", "plots and a summary from sweep results and field logs"),
     "train": ("vlmcsc.model.train", "train the semantic codec (continual-learning tasks optional)"),
     "eval": ("vlmcsc.model.evaluate", "evaluate a codec checkpoint over SNR and channel types"),
+    "experiment": ("vlmcsc.flowgraphs.experiment", "the paper's experiments (cl, methods, snr, nam, deepsc, jscc)"),
     "caption": ("vlmcsc.model.ckb", "caption images with BLIP"),
     "generate": ("vlmcsc.model.ckb", "draw images from captions with Stable Diffusion"),
     "pluto-emu": ("vlmcsc.sdr.pluto_emu", "run an emulated PlutoSDR (iiod protocol) on 127.0.0.1"),

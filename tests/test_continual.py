@@ -111,3 +111,31 @@ def test_deep_jscc_shapes_ratio_power_and_psnr():
     assert psnr(img, img) > 90 and psnr(img, 1 - img) < 10
     with pytest.raises(ValueError):
         net.encode(torch.rand(1, 3, 30, 30))
+
+
+def test_vlmcsc_train_memory_uses_the_calibrated_balanced_rule(tmp_path, monkeypatch):
+    # `vlmcsc train --memory` goes through the same MedMemory: tau/lambda default to the calibration
+    import argparse
+    import json
+
+    from vlmcsc.model import train
+
+    folder = tmp_path / "data" / "flickr8k_captions"
+    folder.mkdir(parents=True)
+    caps = TASK_A + ["a man rides a red bicycle", "people walk on the beach"]
+    lines = [f"{i}.jpg#{k}\t{caps[(i + k) % len(caps)]}" for i in range(12) for k in range(3)]
+    (folder / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
+    (folder / "Flickr_8k.trainImages.txt").write_text("\n".join(f"{i}.jpg" for i in range(9)) + "\n")
+    (folder / "Flickr_8k.testImages.txt").write_text("\n".join(f"{i}.jpg" for i in range(9, 12)) + "\n")
+    monkeypatch.setenv("VLMCSC_DATA", str(tmp_path / "data"))
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    args = p.parse_args(["--out", str(tmp_path / "run"), "--tasks", "flickr8k,flickr8k", "--steps", "3",
+                         "--memory", "--stm-size", "4", "--ltm-size", "6", "--width", "32", "--heads", "4",
+                         "--layers", "1", "--ff", "64", "--vocab-size", "80", "--symbols-per-token", "4",
+                         "--tokenizer-corpora", "flickr8k", "--batch-size", "8", "--warmup", "1",
+                         "--threads", "1", "--no-progress", "--device", "cpu"])
+    assert args.tau is None and args.threshold is None
+    assert train.main(args) == 0
+    saved = json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())["memory"]
+    assert 0 < len(saved["ltm"]) <= 6
