@@ -68,6 +68,7 @@ class DashboardState:
         self.sample_rate = sample_rate
         self.title = title
         self._lock = threading.Lock()
+        self._spectrum_lock = threading.Lock()
         self._iq: np.ndarray | None = None
         self._iq_serial = 0
         self._spectrum_serial = -1
@@ -152,10 +153,15 @@ class DashboardState:
             self._last_row = now
             self._waterfall.append(self._spectrum)
 
+    def tick(self) -> None:
+        """Advance spectrum and waterfall (the dashboard's own thread calls this at 4 Hz, viewers or not)."""
+        with self._spectrum_lock:
+            self._update_spectrum()
+            self._scroll_waterfall()
+
     def snapshot(self) -> dict:
         """JSON-ready state: the page's only input."""
-        self._update_spectrum()
-        self._scroll_waterfall()
+        self.tick()
         const = self._constellation
         with self._lock:
             return {
@@ -233,6 +239,17 @@ class Dashboard:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="vlmcsc-dashboard", daemon=True)
         self._thread.start()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="vlmcsc-dashboard-tick", daemon=True)
+        self._ticker.start()
+
+    def _tick_loop(self) -> None:
+        # the waterfall scrolls in time whether or not a page is open
+        while not self._stop.wait(1.0 / SNAPSHOT_HZ):
+            try:
+                self.state.tick()
+            except Exception:  # noqa: BLE001 - a display problem must never reach the receiver
+                pass
 
     @property
     def url(self) -> str:
@@ -263,6 +280,7 @@ class Dashboard:
         """Stop serving (after ``hold_s`` seconds, so the last state can still be looked at)."""
         if hold_s > 0:
             time.sleep(hold_s)
+        self._stop.set()
         self._server.should_exit = True
         self._thread.join(5.0)
 
