@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import zmq
 
+from .feedback import closed_loop_args, tx_summary
 from .jsonlog import read_jsonl
 from .zmq_radio import iq_to_message, message_to_iq
 
@@ -48,8 +49,12 @@ class Air:
     """
 
     def __init__(self, source: str, sink: str, channel: str = "tdl", snr_db: float = 15.0, seed: int = 1,
-                 gap: int = 400, cfg=None, send_timeout: float = 60.0) -> None:
+                 gap: int = 400, cfg=None, send_timeout: float = 60.0, snr_schedule: str | None = None) -> None:
         from .channels import make_loopback
+        from .feedback import parse_schedule
+
+        # piecewise-linear channel SNR per burst ("0:0,150:18,300:0"), overriding snr_db
+        self.snr_schedule = parse_schedule(snr_schedule) if snr_schedule else None
 
         self.radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
         self.radio.gap_samples = int(gap)  # noise-only air before each burst (plus seeded jitter)
@@ -77,6 +82,10 @@ class Air:
         except ValueError:
             self.bad_messages += 1  # not complex64: counted and dropped, the air keeps running
             return True
+        if self.snr_schedule is not None:
+            from .feedback import schedule_at
+
+            self.radio.channel.snr_db = schedule_at(self.snr_schedule, self.messages)
         self.radio.transmit(iq)
         out = drain_samples(self.radio)
         self.push.send(iq_to_message(out), copy=False)
@@ -113,7 +122,8 @@ class Air:
 def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed: int = 1,
              workdir: str | Path = "rehearsal", tx_snr_db: float | None = None, system: str = "semantic",
              checkpoint: str = "", similarity: bool = False, extra_rx: list[str] | None = None,
-             extra_tx: list[str] | None = None, timeout: float = 300.0, verbose: bool = False) -> dict:
+             extra_tx: list[str] | None = None, timeout: float = 300.0, verbose: bool = False,
+             snr_schedule: str | None = None) -> dict:
     """Two-process field-test rehearsal: ``vlmcsc rx`` and ``vlmcsc tx`` as child processes, the
     air in this one. Returns {"frames", "frames_ok", "frames_ok_rate", "missed", "bleu1_mean", "log"}."""
     workdir = Path(workdir)
@@ -142,7 +152,8 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
                "--snr", str(snr_db if tx_snr_db is None else tx_snr_db), *common, *(extra_tx or [])],
         env=env, stdout=out, stderr=out,
     )
-    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel=channel, snr_db=snr_db, seed=seed)
+    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel=channel, snr_db=snr_db, seed=seed,
+              snr_schedule=snr_schedule)
     t0 = time.monotonic()
     try:
         air.run(stop=lambda: tx.poll() is not None or time.monotonic() - t0 > timeout)
@@ -166,6 +177,7 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
         "missed": sum(1 for r in records if r.get("type") == "missed"),
         "bleu1_mean": float(np.mean(bleu)) if bleu else None,
         "air_messages": air.messages, "rx_returncode": rx.returncode, "tx_returncode": tx.returncode,
+        **tx_summary(tx_log),
         "log": str(rx_log),
     }
 
@@ -184,6 +196,12 @@ def add_arguments(parser) -> None:
                         help="run a complete rehearsal: rx + tx child processes through this air")
     parser.add_argument("--system", choices=("semantic", "digital"), default="semantic")
     parser.add_argument("--workdir", default="rehearsal", help="logs of --rehearse (default rehearsal/)")
+    parser.add_argument("--snr-schedule", metavar="I:DB,...",
+                        help="channel SNR per burst, piecewise linear (e.g. 0:0,150:18,300:0); overrides --snr")
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="with --rehearse: rx reports SNR/losses to tx over ZeroMQ (--feedback)")
+    parser.add_argument("--rate", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
+    parser.add_argument("--interval", type=float, default=0.0, help="with --rehearse: tx pause between frames, s")
 
 
 def main(args) -> int:
@@ -194,11 +212,12 @@ def main(args) -> int:
         return 2
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
-                          verbose=True)
+                          verbose=True, snr_schedule=args.snr_schedule,
+                          **closed_loop_args(args.closed_loop, args.rate, args.interval))
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1
-    air = Air(args.source, args.sink, args.channel, args.snr, args.seed)
+    air = Air(args.source, args.sink, args.channel, args.snr, args.seed, snr_schedule=args.snr_schedule)
     print(f"air: {args.source} -> {args.channel} @ {args.snr} dB -> {args.sink} (Ctrl-C to stop)", flush=True)
     try:
         air.run(idle_exit=args.idle_exit)

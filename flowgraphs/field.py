@@ -48,6 +48,11 @@ def add_tx_arguments(parser) -> None:
     parser.add_argument("--tx-gain", type=float, help="TX gain, dB (required for real radios)")
     parser.add_argument("--snr", type=float, help="SNR (dB) given to the encoder's NAM")
     parser.add_argument("--interval", type=float, help="pause between frames, s")
+    parser.add_argument("--feedback", metavar="ADDR",
+                        help="listen for the receiver's SNR reports here (ZeroMQ, e.g. tcp://*:5560) and set "
+                             "NAM SNR and rate from them (see flowgraphs/feedback.py)")
+    parser.add_argument("--rate", type=int, metavar="K",
+                        help="fixed symbols per token (default: the checkpoint's rate policy at the SNR)")
 
 
 def main_tx(args) -> int:
@@ -55,6 +60,7 @@ def main_tx(args) -> int:
 
     from vlmcsc.phy import OfdmConfig
 
+    from .feedback import open_tx_feedback
     from .link import LinkTransmitter, load_codec
     from .radios import open_radio
 
@@ -68,6 +74,7 @@ def main_tx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
+        fb = open_tx_feedback(getattr(args, "feedback", None), codec, getattr(args, "rate", None))
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
@@ -81,9 +88,9 @@ def main_tx(args) -> int:
                 log.write({"type": "start", "role": "tx", "radio": radio.settings(), "profile": profile.to_dict()})
             while frames == 0 or seq < frames:
                 t = time.monotonic() - t0
-                snr = profile.tx_snr_at(t)
+                snr, rate = fb.choose(profile.tx_snr_at(t))
                 text = seq_texts.text(seq)
-                iq, info = ltx.frame(seq, text, snr)
+                iq, info = ltx.frame(seq, text, snr, rate)
                 radio.transmit(iq)
                 record = {"type": "sent", "seq": seq, "tx_snr_db": snr, "sent": text, **info}
                 if log:
@@ -101,6 +108,7 @@ def main_tx(args) -> int:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 1
     finally:
+        fb.close()
         if log:
             log.close()
     print(f"tx done: {seq} frames")
@@ -119,6 +127,9 @@ def add_rx_arguments(parser) -> None:
     parser.add_argument("--similarity", action=__import__("argparse").BooleanOptionalAction, default=True,
                         help="score sentence similarity (loads a small sentence model)")
     parser.add_argument("--quiet", action="store_true", help="no per-frame lines on stdout")
+    parser.add_argument("--feedback", metavar="ADDR",
+                        help="report each frame's SNR and losses to the transmitter here (ZeroMQ, e.g. "
+                             "tcp://txhost:5560; see flowgraphs/feedback.py)")
 
 
 class FieldReceiver:
@@ -188,6 +199,7 @@ def main_rx(args) -> int:
 
     from vlmcsc.phy import OfdmConfig
 
+    from .feedback import FeedbackSender
     from .link import load_codec, make_receiver
     from .radios import open_radio
     from .scoring import Scorer
@@ -203,6 +215,7 @@ def main_rx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         recorder = _open_recorder(args.sigmf, radio, profile) if args.sigmf else None
+        fb = FeedbackSender(args.feedback) if getattr(args, "feedback", None) else None
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc rx: {exc}", file=sys.stderr)
         return 2
@@ -218,6 +231,8 @@ def main_rx(args) -> int:
 
     def emit(record: dict) -> None:
         record = log.write(record)
+        if fb is not None:
+            fb.record(record)
         if record["type"] in counts:
             counts[record["type"]] += 1
         if record["type"] == "frame" and record["status"] == "ok":
@@ -273,6 +288,8 @@ def main_rx(args) -> int:
         finally:
             if recorder is not None:
                 recorder.close()
+            if fb is not None:
+                fb.close()
             log.close()
     total = counts["frame"] + counts["missed"]
     print(f"rx done: {counts['ok']} decoded, {counts['frame'] - counts['ok']} failed, {counts['missed']} missed"

@@ -25,6 +25,7 @@ class Header:
     length: int
     seq: int
     modulation: str | None = None  # digital payloads only
+    mode: int = 0  # analog payloads: a 4-bit value for the codec (its rate); digital: ignored
 
     def pack(self) -> bytes:
         if self.kind not in KINDS:
@@ -33,7 +34,9 @@ class Header:
             raise ValueError(f"payload length must be 1..{MAX_LENGTH}, got {self.length}")
         if not 0 <= self.seq <= 0xFFFF:
             raise ValueError(f"seq must be 0..65535, got {self.seq}")
-        mode = MODULATIONS.index(self.modulation) if self.kind == "digital" else 0
+        if self.kind == "analog" and not 0 <= int(self.mode) <= 15:
+            raise ValueError(f"analog mode must be 0..15, got {self.mode}")
+        mode = MODULATIONS.index(self.modulation) if self.kind == "digital" else int(self.mode)
         body = bytes([(KINDS.index(self.kind) << 4) | mode]) + self.length.to_bytes(2, "big")
         body += self.seq.to_bytes(2, "big") + bytes([HEADER_VERSION])
         return body + crc16(body).to_bytes(2, "big")
@@ -52,9 +55,7 @@ class Header:
             if mode >= len(MODULATIONS):
                 return None
             return cls(kind, length, int.from_bytes(data[3:5], "big"), MODULATIONS[mode])
-        if mode != 0:
-            return None
-        return cls(kind, length, int.from_bytes(data[3:5], "big"))
+        return cls(kind, length, int.from_bytes(data[3:5], "big"), mode=mode)
 
 
 @dataclasses.dataclass
@@ -96,3 +97,4 @@ class Frame:
     channel: np.ndarray | None = None
     sfo_ppm: float = 0.0
     num_ofdm_symbols: int = 0
+    mode: int = 0  # the header's mode nibble (analog: the sender's value; digital: modulation index)

@@ -36,9 +36,11 @@ class FrameTransmitter:
         self.clipped_samples = 0
 
     # -- public --------------------------------------------------------------------------------
-    def analog_frame(self, symbols: np.ndarray, seq: int = 0) -> np.ndarray:
+    def analog_frame(self, symbols: np.ndarray, seq: int = 0, mode: int = 0) -> np.ndarray:
         """Frame carrying ``symbols`` (complex [n], 1 <= n <= 65535), power-normalised to mean
-        |x|^2 = 1 and interleaved across subcarriers and OFDM symbols; complex64 [samples]."""
+        |x|^2 = 1 and interleaved across subcarriers and OFDM symbols; complex64 [samples].
+        ``mode`` (0..15) rides the header's mode nibble (the codec's rate) and comes back as
+        ``Frame.mode``."""
         x = np.asarray(symbols)
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number)):
             raise TypeError(f"symbols must be a numeric array, got dtype {x.dtype}")
@@ -57,7 +59,7 @@ class FrameTransmitter:
         perm = analog_interleaver(nsym, cfg.num_data_subcarriers)
         data = self._filler_qpsk(slots)
         data[perm[: x.size]] = x
-        header = Header("analog", x.size, self._seq(seq))
+        header = Header("analog", x.size, self._seq(seq), mode=int(mode))
         return self._assemble(header, data.reshape(nsym, -1))
 
     def digital_frame(self, payload: bytes, seq: int = 0, modulation: str = "qpsk") -> np.ndarray:
