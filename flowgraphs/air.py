@@ -200,7 +200,7 @@ def add_arguments(parser) -> None:
                         help="channel SNR per burst, piecewise linear (e.g. 0:0,150:18,300:0); overrides --snr")
     parser.add_argument("--closed-loop", action="store_true",
                         help="with --rehearse: rx reports SNR/losses to tx over ZeroMQ (--feedback)")
-    parser.add_argument("--rate", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
+    parser.add_argument("--symbols-per-token", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
     parser.add_argument("--interval", type=float, default=0.0, help="with --rehearse: tx pause between frames, s")
 
 
@@ -213,7 +213,7 @@ def main(args) -> int:
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
                           verbose=True, snr_schedule=args.snr_schedule,
-                          **closed_loop_args(args.closed_loop, args.rate, args.interval))
+                          **closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval))
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1

@@ -267,11 +267,11 @@ def open_tx_feedback(address: str | None, codec, rate: int | None = None):
     :class:`FeedbackReceiver` bound there drives :class:`RatePolicyFeedback`. Raises ValueError on
     a rate the codec does not have or an address ZeroMQ cannot bind."""
     if rate is not None and rate not in codec.rates:
-        raise ValueError(f"--rate {rate}: this codec sends {', '.join(map(str, codec.rates))} symbols per token")
+        raise ValueError(f"--symbols-per-token {rate}: this codec sends {', '.join(map(str, codec.rates))} symbols per token")
     if address is None:
         return _OpenLoop(rate)
     if rate is not None:
-        raise ValueError("--rate and --feedback exclude each other (feedback chooses the rate)")
+        raise ValueError("--symbols-per-token and --feedback exclude each other (feedback chooses the rate)")
     return _ClosedLoop(address, codec)
 
 
@@ -287,7 +287,7 @@ def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float
         extra_tx += ["--feedback", addr]
         extra_rx += ["--feedback", addr]
     if rate is not None:
-        extra_tx += ["--rate", str(int(rate))]
+        extra_tx += ["--symbols-per-token", str(int(rate))]
     if interval:
         extra_tx += ["--interval", str(float(interval))]
     return {"extra_tx": extra_tx or None, "extra_rx": extra_rx or None}

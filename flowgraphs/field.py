@@ -51,7 +51,7 @@ def add_tx_arguments(parser) -> None:
     parser.add_argument("--feedback", metavar="ADDR",
                         help="listen for the receiver's SNR reports here (ZeroMQ, e.g. tcp://*:5560) and set "
                              "NAM SNR and rate from them (see flowgraphs/feedback.py)")
-    parser.add_argument("--rate", type=int, metavar="K",
+    parser.add_argument("--symbols-per-token", type=int, metavar="K",
                         help="fixed symbols per token (default: the checkpoint's rate policy at the SNR)")
 
 
@@ -74,7 +74,7 @@ def main_tx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
-        fb = open_tx_feedback(getattr(args, "feedback", None), codec, getattr(args, "rate", None))
+        fb = open_tx_feedback(getattr(args, "feedback", None), codec, getattr(args, "symbols_per_token", None))
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2

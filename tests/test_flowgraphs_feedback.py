@@ -74,7 +74,7 @@ def test_zmq_feedback_link_and_tx_options():
     finally:
         tx.close()
         rx.close()
-    with pytest.raises(ValueError, match="--rate"):
+    with pytest.raises(ValueError, match="--symbols-per-token"):
         open_tx_feedback(None, _Codec(), rate=5)
     with pytest.raises(ValueError, match="exclude"):
         open_tx_feedback(addr, _Codec(), rate=8)
