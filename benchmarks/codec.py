@@ -260,6 +260,95 @@ def print_table(res: dict) -> None:
           f"  ({res.get('cached_from', 'not computed')})")
 
 
+
+# ------------------------------------------------------------------------------------------------
+# codec v2 (issue 14): adaptive rate, keyword accuracy, NAM mismatch and ablation
+V2_CACHE = Path(__file__).with_name("codec_v2_full.json")
+
+
+def run_v2(args, codec: SemanticCodec) -> dict:
+    """Rate adaptation vs fixed 8 symbols/token on AWGN, keyword accuracy, NAM mismatch loss;
+    the NAM ablation through the full PHY (tdl) when ``--ablation-checkpoint`` is given (else the
+    cached value of ``codec_v2_full.json``)."""
+    from vlmcsc.model.rate_policy import score, simulate
+
+    texts = carried(codec, load_task("flickr8k", "test"))[: args.v2_limit]
+    snrs = [float(s) for s in args.v2_snrs.split(",")]
+    n_tok = float(np.mean([len(q) for q in codec.tokenize(texts)]))
+    res: dict = {"v2_n_captions": len(texts), "tokens_per_caption": round(n_tok, 3),
+                 "reference": "the caption as written (byte-level tokenizer, exact round trip)",
+                 "rate_policy": codec.rate_policy}
+    chosen, adaptive, fixed8, uses = {}, {}, {}, {}
+    for s in snrs:
+        k = codec.rate_for(s)
+        chosen[s] = k
+        adaptive[s] = score(texts, simulate(codec, texts, s, k, "awgn", seed=int(10 * s) + 7))
+        fixed8[s] = score(texts, simulate(codec, texts, s, 8, "awgn", seed=int(10 * s) + 7))
+        uses[s] = round(n_tok * k, 2)
+        print(f"  v2 {s:5.1f} dB: k={k:2d} BLEU-1 {adaptive[s]['bleu1']:.3f} kw {adaptive[s]['keyword_accuracy']:.3f}"
+              f" | k=8 BLEU-1 {fixed8[s]['bleu1']:.3f} kw {fixed8[s]['keyword_accuracy']:.3f}", file=sys.stderr)
+    res["symbols_per_token_chosen"] = {str(s): v for s, v in chosen.items()}
+    res["bleu1_adaptive_awgn"] = {str(s): round(v["bleu1"], 4) for s, v in adaptive.items()}
+    res["keyword_accuracy"] = {str(s): round(v["keyword_accuracy"], 4) for s, v in adaptive.items()}
+    res["channel_uses_per_caption"] = {str(s): v for s, v in uses.items()}
+    res["bleu1_fixed8_awgn"] = {str(s): round(v["bleu1"], 4) for s, v in fixed8.items()}
+    res["keyword_accuracy_fixed8"] = {str(s): round(v["keyword_accuracy"], 4) for s, v in fixed8.items()}
+    res["channel_uses_per_caption_fixed8"] = round(n_tok * 8, 2)
+    # NAM mismatch: true 0 dB AWGN, 8 symbols/token; both NAM ends (and the per-symbol noise
+    # variances) told 20 dB instead of 0 dB
+    told0 = score(texts, simulate(codec, texts, 0.0, 8, "awgn", seed=11, tx_snr_db=0.0, rx_snr_db=0.0))
+    told20 = score(texts, simulate(codec, texts, 0.0, 8, "awgn", seed=11, tx_snr_db=20.0, rx_snr_db=20.0))
+    res["nam_mismatch_loss_bleu1"] = round(told0["bleu1"] - told20["bleu1"], 4)
+    res["nam_mismatch_detail"] = {"told_0dB": told0, "told_20dB": told20}
+    if args.ablation_checkpoint:
+        res.update(nam_ablation(args, texts))
+    elif V2_CACHE.is_file():
+        cached = json.loads(V2_CACHE.read_text())
+        res["nam_ablation_gain_bleu1"] = cached.get("nam_ablation_gain_bleu1")
+        res["nam_ablation_detail"] = {**cached.get("nam_ablation_detail", {}), "cached_from": V2_CACHE.name}
+    else:
+        res["nam_ablation_gain_bleu1"] = None
+    return res
+
+
+def nam_ablation(args, texts) -> dict:
+    """NAM model minus its no-SNR control (same architecture, steps and schedule), mean BLEU-1 over
+    0..9 dB on the ``tdl`` channel through the full PHY (real sync, the PHY's SNR and per-symbol
+    noise-variance estimates), 8 symbols per token."""
+    from vlmcsc.flowgraphs.link import run_loopback_batch
+    from vlmcsc.flowgraphs.scoring import Scorer
+
+    scorer = Scorer(similarity=False)
+    nam = SemanticCodec.from_pretrained(args.nam_checkpoint or args.checkpoint)
+    abl = SemanticCodec.from_pretrained(args.ablation_checkpoint)
+    curves = {}
+    for name, c in (("nam", nam), ("ablation", abl)):
+        curves[name] = {}
+        for s in range(10):
+            row = run_loopback_batch(c, scorer, "semantic", "tdl", float(s), args.v2_frames, seed=100 + s,
+                                     captions=texts, tx_rate=8)
+            curves[name][str(s)] = row["bleu1"]
+        print(f"  ablation {name}: " + " ".join(f"{v:.3f}" for v in curves[name].values()), file=sys.stderr)
+    gain = float(np.mean(list(curves["nam"].values())) - np.mean(list(curves["ablation"].values())))
+    detail = {"channel": "tdl (full PHY, estimated SNR and noise_var)", "snrs_db": list(range(10)),
+              "frames_per_point": args.v2_frames, "symbols_per_token": 8, "curves": curves,
+              "nam_checkpoint": str(args.nam_checkpoint or args.checkpoint or "shipped"),
+              "ablation_checkpoint": str(args.ablation_checkpoint)}
+    out = {"nam_ablation_gain_bleu1": round(gain, 4), "nam_ablation_detail": detail}
+    if args.write_v2_cache:
+        V2_CACHE.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def print_v2(res: dict) -> None:
+    print(f"{'SNR dB':>6s} {'k':>3s} {'uses':>6s} {'BLEU-1':>7s} {'keyword':>7s} | {'BLEU-1@8':>8s} {'kw@8':>6s}")
+    for s, k in res["symbols_per_token_chosen"].items():
+        print(f"{float(s):6.1f} {k:3d} {res['channel_uses_per_caption'][s]:6.1f} {res['bleu1_adaptive_awgn'][s]:7.3f} "
+              f"{res['keyword_accuracy'][s]:7.3f} | {res['bleu1_fixed8_awgn'][s]:8.3f} {res['keyword_accuracy_fixed8'][s]:6.3f}")
+    print(f"nam_mismatch_loss_bleu1 {res['nam_mismatch_loss_bleu1']}  nam_ablation_gain_bleu1 "
+          f"{res.get('nam_ablation_gain_bleu1')}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="shipped checkpoint, 500 sentences per point")
@@ -278,7 +367,27 @@ def main(argv=None) -> int:
     p.add_argument("--cl-steps", type=int, default=300)
     p.add_argument("--full-batch", type=int, default=32)
     p.add_argument("--full-eval", type=int, default=300)
+    p.add_argument("--v2-only", action="store_true", help="only the codec-v2 part (rates, keywords, NAM)")
+    p.add_argument("--no-v2", action="store_true", help="skip the codec-v2 part")
+    p.add_argument("--v2-limit", type=int, default=None, help="captions of the v2 part (quick 300, else 1000)")
+    p.add_argument("--v2-snrs", default="0,3,6,9,12,15,18", help="SNRs of the v2 rate curves, dB")
+    p.add_argument("--v2-frames", type=int, default=40, help="frames per SNR of the full-PHY ablation")
+    p.add_argument("--nam-checkpoint", default=None, help="the NAM model of the ablation (default --checkpoint)")
+    p.add_argument("--ablation-checkpoint", default=None,
+                   help="the no-SNR control (vlmcsc train --no-snr-input); without it the cached gain is reported")
+    p.add_argument("--write-v2-cache", action="store_true", help="store the ablation result in codec_v2_full.json")
     args = p.parse_args(argv)
+    if args.v2_limit is None:
+        args.v2_limit = 300 if args.quick else 1000
+    if args.v2_only:
+        torch.set_num_threads(args.threads)
+        if data_dir() is None:
+            raise SystemExit("data sets not found (set VLMCSC_DATA); the codec benchmark needs them")
+        res = run_v2(args, SemanticCodec.from_pretrained(args.checkpoint))
+        print_v2(res)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+        return 0
     if args.limit is None:
         args.limit = 500 if args.quick else 2000
     if args.full:
@@ -287,6 +396,9 @@ def main(argv=None) -> int:
             return 0
     res = run_quick(args)
     print_table(res)
+    if not args.no_v2:
+        res.update(run_v2(args, SemanticCodec.from_pretrained(args.checkpoint)))
+        print_v2(res)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
     return 0

@@ -120,6 +120,43 @@ def frames_per_second(codec, scorer, frames, captions):
     return frames / (time.perf_counter() - t0), row
 
 
+def closed_loop(args) -> dict:
+    """Closed loop (rx reports SNR/losses over ZeroMQ, tx picks NAM SNR and rate) vs open loop (fixed
+    8 symbols/token, NAM at the configured SNR) in two ``vlmcsc air`` rehearsals on ``tdl`` with the
+    same channel-SNR schedule. BLEU-1 and keyword accuracy per sent frame (missed frames score 0)."""
+    from vlmcsc.flowgraphs.air import rehearse
+    from vlmcsc.flowgraphs.feedback import closed_loop_args
+    from vlmcsc.flowgraphs.jsonlog import read_jsonl
+    from vlmcsc.model.metrics import keyword_accuracy
+
+    frames = args.loop_frames or (40 if args.quick else 300)
+    schedule = args.loop_schedule or f"0:0,{frames // 2}:18,{frames}:0"
+    out = {}
+    for name, closed, rate in (("open", False, 8), ("closed", True, None)):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = rehearse(frames=frames, snr_db=args.loop_configured_snr, channel="tdl", seed=9, workdir=tmp,
+                         checkpoint=args.checkpoint, timeout=900, snr_schedule=schedule,
+                         **closed_loop_args(closed, rate, args.loop_interval))
+            recs = [x for x in read_jsonl(r["log"]) if x.get("type") == "frame"]
+        bleu = sum(x["bleu1"] for x in recs if x.get("bleu1") is not None) / frames
+        kw = keyword_accuracy([x["sent"] for x in recs], [x["received"] for x in recs]) if recs else 0.0
+        out[name] = {"bleu1": round(bleu, 4), "keyword_accuracy_received": round(kw, 4),
+                     "frames_received": r["frames_received"], "channel_uses_total": r.get("channel_uses_total"),
+                     "symbols_per_token_mean": r.get("symbols_per_token_mean"), "frames_sent": r.get("frames_sent")}
+        print(f"  {name} loop: BLEU-1 {bleu:.3f}, {r['frames_received']}/{frames} frames, "
+              f"channel uses {r.get('channel_uses_total')}", file=sys.stderr)
+    ratio = None
+    if out["open"]["channel_uses_total"]:
+        ratio = out["closed"]["channel_uses_total"] / out["open"]["channel_uses_total"]
+    return {"closed_loop_bleu1": out["closed"]["bleu1"], "open_loop_bleu1": out["open"]["bleu1"],
+            "closed_loop_channel_use_ratio": None if ratio is None else round(ratio, 4),
+            "keyword_accuracy": {"closed_loop": out["closed"]["keyword_accuracy_received"],
+                                 "open_loop": out["open"]["keyword_accuracy_received"]},
+            "closed_loop_detail": {"frames": frames, "schedule": schedule, "channel": "tdl",
+                                   "configured_snr_db": args.loop_configured_snr, "interval_s": args.loop_interval,
+                                   **out}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few frames per point (CI smoke run)")
@@ -132,7 +169,23 @@ def main(argv=None) -> int:
     parser.add_argument("--equalizer", choices=("zf", "mmse"), help="analog equaliser (default: the link's)")
     parser.add_argument("--only-curve", action="store_true", help="just the codec's e2e curve (quick checks)")
     parser.add_argument("--rehearsal-frames", type=int, help="frames of the ZMQ rehearsal (default 200, quick 30)")
+    parser.add_argument("--closed-loop-only", action="store_true",
+                        help="only the closed- vs open-loop rehearsals (issue 14)")
+    parser.add_argument("--no-closed-loop", action="store_true", help="skip the closed-loop rehearsals")
+    parser.add_argument("--loop-frames", type=int, help="frames per loop rehearsal (default 300, quick 40)")
+    parser.add_argument("--loop-schedule", help="channel SNR schedule (default 0:0,F/2:18,F:0)")
+    parser.add_argument("--loop-configured-snr", type=float, default=9.0,
+                        help="the SNR the transmitter is configured with (open loop; closed loop before feedback)")
+    parser.add_argument("--loop-interval", type=float, default=0.05, help="tx pause between frames, s")
     args = parser.parse_args(argv)
+    if args.closed_loop_only:
+        result = closed_loop(args)
+        for key in ("closed_loop_bleu1", "open_loop_bleu1", "closed_loop_channel_use_ratio", "keyword_accuracy"):
+            print(f"{key:>30}: {result[key]}")
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return 0
 
     import torch
 
@@ -166,6 +219,7 @@ def main(argv=None) -> int:
                              checkpoint=args.checkpoint, timeout=540)
 
     gain = float(np.mean([codec_curve[s] - fixed_curve[s] for s in snrs]))
+    loop = {} if args.no_closed_loop else closed_loop(args)
     result = {
         "bleu1_e2e_tdl": {str(s): round(v, 4) for s, v in codec_curve.items()},
         "digital_bleu1_e2e_tdl": {str(s): round(v, 4) for s, v in digital_curve.items()},
@@ -179,6 +233,7 @@ def main(argv=None) -> int:
         "field_rehearsal_frames_ok": round(rehearsal["frames_ok_rate"], 4),
         "snr_to_nam_gain_bleu1": round(gain, 4),
         "fixed_nam_bleu1_e2e_tdl": {str(s): round(v, 4) for s, v in fixed_curve.items()},
+        **loop,
         "settings": {
             "quick": args.quick, "frames_per_point": frames, "rehearsal_frames": rehearsal_frames,
             "captions": caption_source, "sim_channel": args.sim_channel, "fixed_nam_snr_db": args.fixed_nam_snr,

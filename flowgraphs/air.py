@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import zmq
 
+from .feedback import closed_loop_args, tx_summary
 from .jsonlog import read_jsonl
 from vlmcsc.sdr.zmq_radio import iq_to_message, message_to_iq
 
@@ -48,8 +49,13 @@ class Air:
     """
 
     def __init__(self, source: str, sink: str, channel: str = "tdl", snr_db: float = 15.0, seed: int = 1,
-                 gap: int = 400, cfg=None, send_timeout: float = 60.0, peer_timeout: float = 30.0) -> None:
+                 gap: int = 400, cfg=None, send_timeout: float = 60.0, peer_timeout: float = 30.0,
+                 snr_schedule: str | None = None) -> None:
         from .channels import make_loopback
+        from .feedback import parse_schedule
+
+        # piecewise-linear channel SNR per burst ("0:0,150:18,300:0"), overriding snr_db
+        self.snr_schedule = parse_schedule(snr_schedule) if snr_schedule else None
 
         self.radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
         self.radio.gap_samples = int(gap)  # noise-only air before each burst (plus seeded jitter)
@@ -86,6 +92,10 @@ class Air:
                 print(f"air: warning: bad message dropped ({exc}); further ones are only counted",
                       file=sys.stderr, flush=True)
             return True
+        if self.snr_schedule is not None:
+            from .feedback import schedule_at
+
+            self.radio.channel.snr_db = schedule_at(self.snr_schedule, self.messages)
         out = drain_samples(self.radio)
         if not self.watch.send(iq_to_message(out)):
             return True  # counted as dropped; the watch warns once per outage
@@ -125,7 +135,8 @@ class Air:
 def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed: int = 1,
              workdir: str | Path = "rehearsal", tx_snr_db: float | None = None, system: str = "semantic",
              checkpoint: str = "", similarity: bool = False, extra_rx: list[str] | None = None,
-             extra_tx: list[str] | None = None, timeout: float = 300.0, verbose: bool = False) -> dict:
+             extra_tx: list[str] | None = None, timeout: float = 300.0, verbose: bool = False,
+             snr_schedule: str | None = None) -> dict:
     """Two-process field-test rehearsal: ``vlmcsc rx`` and ``vlmcsc tx`` as child processes, the
     air in this one. Returns {"frames", "frames_ok", "frames_ok_rate", "missed", "bleu1_mean", "log"}."""
     workdir = Path(workdir)
@@ -154,7 +165,8 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
                "--snr", str(snr_db if tx_snr_db is None else tx_snr_db), *common, *(extra_tx or [])],
         env=env, stdout=out, stderr=out,
     )
-    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel=channel, snr_db=snr_db, seed=seed)
+    air = Air(f"tcp://127.0.0.1:{p_tx}", f"tcp://127.0.0.1:{p_rx}", channel=channel, snr_db=snr_db, seed=seed,
+              snr_schedule=snr_schedule)
     t0 = time.monotonic()
     try:
         air.run(stop=lambda: tx.poll() is not None or time.monotonic() - t0 > timeout)
@@ -180,6 +192,7 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
         "missed": sum(1 for r in records if r.get("type") == "missed"),
         "bleu1_mean": float(np.mean(bleu)) if bleu else None,
         "air_messages": air.messages, "rx_returncode": rx.returncode, "tx_returncode": tx.returncode,
+        **tx_summary(tx_log),
         "log": str(rx_log), "summary": summarize(records),  # the figures demo, rx and report print
     }
 
@@ -201,6 +214,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--peer-timeout", type=float, default=30.0,
                         help="exit (code 1) when the receiver has been gone this many seconds (default 30)")
     parser.add_argument("--dashboard", metavar="[HOST:]PORT", help="with --rehearse: the receiver serves the live dashboard")
+    parser.add_argument("--snr-schedule", metavar="I:DB,...",
+                        help="channel SNR per burst, piecewise linear (e.g. 0:0,150:18,300:0); overrides --snr")
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="with --rehearse: rx reports SNR/losses to tx over ZeroMQ (--feedback)")
+    parser.add_argument("--symbols-per-token", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
+    parser.add_argument("--interval", type=float, default=0.0, help="with --rehearse: tx pause between frames, s")
 
 
 def main(args) -> int:
@@ -218,11 +237,14 @@ def main(args) -> int:
     args.snr = 15.0 if args.snr is None else args.snr
     if args.rehearse:
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
-                          verbose=True, extra_rx=["--dashboard", args.dashboard] if args.dashboard else None)
+                          verbose=True, extra_rx=["--dashboard", args.dashboard] if args.dashboard else None,
+                          snr_schedule=args.snr_schedule,
+                          **closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval))
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1
-    air = Air(args.source, args.sink, args.channel, args.snr, args.seed, peer_timeout=args.peer_timeout)
+    air = Air(args.source, args.sink, args.channel, args.snr, args.seed, peer_timeout=args.peer_timeout,
+              snr_schedule=args.snr_schedule)
     print(f"air: {args.source} -> {args.channel} @ {args.snr} dB -> {args.sink} (Ctrl-C to stop)", flush=True)
     try:
         air.run(idle_exit=args.idle_exit)

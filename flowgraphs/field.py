@@ -56,6 +56,11 @@ def add_tx_arguments(parser) -> None:
     parser.add_argument("--tx-gain", type=float, help="TX gain, dB (required for real radios)")
     parser.add_argument("--snr", type=float, help="SNR (dB) given to the encoder's NAM")
     parser.add_argument("--interval", type=float, help="pause between frames, s")
+    parser.add_argument("--feedback", metavar="ADDR",
+                        help="listen for the receiver's SNR reports here (ZeroMQ, e.g. tcp://*:5560) and set "
+                             "NAM SNR and rate from them (see flowgraphs/feedback.py)")
+    parser.add_argument("--symbols-per-token", type=int, metavar="K",
+                        help="fixed symbols per token (default: the checkpoint's rate policy at the SNR)")
 
 
 def main_tx(args) -> int:
@@ -63,6 +68,7 @@ def main_tx(args) -> int:
 
     from vlmcsc.phy import OfdmConfig
 
+    from .feedback import open_tx_feedback
     from .link import LinkTransmitter, load_codec
     from .radios import open_radio
 
@@ -77,6 +83,7 @@ def main_tx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
+        fb = open_tx_feedback(getattr(args, "feedback", None), codec, getattr(args, "symbols_per_token", None))
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +102,7 @@ def main_tx(args) -> int:
                 log.write({"type": "start", "role": "tx", "radio": radio.settings(), "profile": profile.to_dict()})
             while frames == 0 or seq < frames:
                 t = time.monotonic() - t0
-                snr = profile.tx_snr_at(t)
+                snr, rate = fb.choose(profile.tx_snr_at(t))
                 text = seq_texts.text(seq)
                 why = unsendable(codec, text)
                 if why is not None:  # the documented policy: skip it, say which, carry on
@@ -104,7 +111,7 @@ def main_tx(args) -> int:
                     print(f"tx {seq:5d}  SKIPPED ({why}): {text}", file=sys.stderr, flush=True)
                     seq += 1
                     continue
-                iq, info = ltx.frame(seq, text, snr)
+                iq, info = ltx.frame(seq, text, snr, rate)
                 radio.transmit(iq)
                 record = {"type": "sent", "seq": seq, "tx_snr_db": snr, "sent": text, **info}
                 if log:
@@ -122,6 +129,7 @@ def main_tx(args) -> int:
         print(f"vlmcsc tx: {ending['error']}", file=sys.stderr)
         return 1
     finally:
+        fb.close()
         if log:  # the end record is written however the run ends (Ctrl-C, SIGTERM, a dead radio)
             end_log(log, {"type": "end", "role": "tx", "frames": seq, "radio_stats": radio.stats.as_dict(),
                           **ending})
@@ -146,6 +154,9 @@ def add_rx_arguments(parser) -> None:
                         help="serve the live dashboard (web page) on this port; 127.0.0.1 unless HOST given")
     parser.add_argument("--dashboard-hold", type=float, default=0.0, metavar="S",
                         help="keep serving the dashboard S seconds after the run ends")
+    parser.add_argument("--feedback", metavar="ADDR",
+                        help="report each frame's SNR and losses to the transmitter here (ZeroMQ, e.g. "
+                             "tcp://txhost:5560; see flowgraphs/feedback.py)")
 
 
 class FieldReceiver:
@@ -253,6 +264,7 @@ def main_rx(args) -> int:
 
     from vlmcsc.phy import OfdmConfig
 
+    from .feedback import FeedbackSender
     from .link import load_codec, make_receiver
     from .radios import open_radio
     from .rxlive import (ClipCounter, ClockWatch, FrameWorker, LiveStatus, checks_clipping, frame_span, level_dbfs,
@@ -280,6 +292,7 @@ def main_rx(args) -> int:
         radio = open_radio(profile, for_tx=False, cfg=cfg)
         try:
             recorder = _open_recorder(args.sigmf, radio, profile, args.overwrite) if args.sigmf else None
+            fb = FeedbackSender(args.feedback) if getattr(args, "feedback", None) else None
         except BaseException:
             radio.close()
             raise
@@ -313,6 +326,8 @@ def main_rx(args) -> int:
             if why is not None:  # never sent (same policy as tx): not a lost frame
                 record = {"type": "skipped", "seq": record["seq"], "reason": why}
         record = log.write(record) if log is not None else record
+        if fb is not None:
+            fb.record(record)
         if record["type"] in counts:
             counts[record["type"]] += 1
         elif record["type"] == "missed_range":  # one record for a long gap: count every frame in it
@@ -417,6 +432,8 @@ def main_rx(args) -> int:
                     recorder.close()
             except OSError as exc:
                 failure = failure or describe(exc)
+            if fb is not None:
+                fb.close()
             if log is not None:
                 log.close()
             if dashboard is not None:

@@ -60,7 +60,7 @@ def random_codec(seed: int = 0):
     from vlmcsc.model.codec import CodecConfig, CodecNet, SemanticCodec
     from vlmcsc.model.tokenizer import train_tokenizer
 
-    tok = train_tokenizer(list(BUILTIN_CAPTIONS) * 3, vocab_size=200)
+    tok = train_tokenizer(list(BUILTIN_CAPTIONS) * 3, vocab_size=600)
     torch.manual_seed(seed)
     net = CodecNet(CodecConfig(vocab_size=max(64, tok.get_vocab_size())))
     return SemanticCodec(net, tok)
@@ -86,16 +86,20 @@ class LinkTransmitter:
         self.digital_modulation = digital_modulation
         self.tx = FrameTransmitter(cfg)
 
-    def symbols(self, text: str, snr_db: float) -> np.ndarray:
-        return self.codec.encode_text([text], snr_db=float(snr_db))[0]
+    def symbols(self, text: str, snr_db: float, rate: int | None = None) -> np.ndarray:
+        return self.codec.encode_text([text], snr_db=float(snr_db), symbols_per_token=rate)[0]
 
-    def frame(self, seq: int, text: str, snr_db: float) -> tuple[np.ndarray, dict]:
-        """IQ (complex64 [n]) and info {"channel_uses", "modulation", "payload_bytes", "truncated"}."""
+    def frame(self, seq: int, text: str, snr_db: float, rate: int | None = None) -> tuple[np.ndarray, dict]:
+        """IQ (complex64 [n]) and info {"channel_uses", "modulation", "symbols_per_token", ...}.
+
+        ``rate``: symbols per token (``None``: the codec's rate policy at ``snr_db``); it rides the
+        header's analog mode nibble so the receiver needs no side information."""
         seq = int(seq) % SEQ_MODULO
-        syms = self.symbols(text, snr_db)
+        rate = self.codec.rate_for(snr_db) if rate is None else int(rate)
+        syms = self.symbols(text, snr_db, rate)
         if self.system == "semantic":
-            iq = self.tx.analog_frame(syms, seq=seq)
-            return iq, {"channel_uses": int(syms.size), "modulation": "analog",
+            iq = self.tx.analog_frame(syms, seq=seq, mode=self.codec.mode_for(rate))
+            return iq, {"channel_uses": int(syms.size), "modulation": "analog", "symbols_per_token": rate,
                         "ofdm_symbols": self.cfg.payload_symbols_analog(syms.size)}
         return self._digital(seq, self.codec.normalize(text), len(self.tx.analog_frame(syms, seq=seq)))
 
@@ -133,18 +137,20 @@ class LinkReceiver:
     :param rx_fixed_db: SNR (dB) given to NAM with the "fixed" policy, and when no estimate exists
     """
 
-    def __init__(self, codec, rx_policy: str = "estimate", rx_fixed_db: float = 10.0) -> None:
+    def __init__(self, codec, rx_policy: str = "estimate", rx_fixed_db: float = 10.0,
+                 equalizer: str | None = None) -> None:
         if rx_policy not in ("estimate", "fixed"):
             raise ValueError(f"rx_policy must be 'estimate' or 'fixed', got {rx_policy!r}")
         self.codec = codec
         self.rx_policy = rx_policy
         self.rx_fixed_db = float(rx_fixed_db)
+        self.equalizer = equalizer or EQUALIZER  # how the PHY equalised the symbols handed to us
 
     def nam_snr(self, frame) -> float:
         snr = getattr(frame, "snr_db", None)
         if self.rx_policy == "fixed" or snr is None or not math.isfinite(snr):
             return self.rx_fixed_db
-        return float(np.clip(snr, -10.0, 40.0))  # NAM never saw SNRs far outside training
+        return float(np.clip(snr, *self.codec.snr_range))  # the range the checkpoint was trained on
 
     def decode(self, frame) -> dict:
         """{"received", "status", "nam_snr_db", "kind"} for one PHY frame."""
@@ -155,11 +161,17 @@ class LinkReceiver:
                     "nam_snr_db": None, "kind": "digital"}
         nam = self.nam_snr(frame)
         syms = np.asarray(frame.symbols)
-        s = self.codec.symbols_per_token
+        try:
+            s = self.codec.rate_from_mode(int(getattr(frame, "mode", 0)))
+        except ValueError:
+            return {"received": "", "status": "bad_rate", "nam_snr_db": nam, "kind": "analog"}
         usable = syms.size - syms.size % s
         if usable <= 0:
             return {"received": "", "status": "too_short", "nam_snr_db": nam, "kind": "analog"}
-        text = self.codec.decode_symbols([syms[:usable]], snr_db=[nam])[0]
+        nv = getattr(frame, "noise_var", None)
+        nv = None if nv is None or np.size(nv) != syms.size else [np.asarray(nv)[:usable]]
+        text = self.codec.decode_symbols([syms[:usable]], snr_db=[nam], noise_var=nv, symbols_per_token=s,
+                                         equalizer=self.equalizer if nv is not None else "zf")[0]
         return {"received": text, "status": "ok", "nam_snr_db": nam, "kind": "analog"}
 
 
@@ -228,6 +240,7 @@ def run_loopback_batch(
     rx_fixed_db: float | None = None,
     captions: list[str] | None = None,
     equalizer: str | None = None,
+    tx_rate: int | None = None,
 ) -> dict:
     """Send ``frames`` captions through PHY + loopback radio + channel preset; one sweep row.
 
@@ -242,8 +255,9 @@ def run_loopback_batch(
     cfg = OfdmConfig(**(phy or {}))
     seq_texts = TestSequence(list(captions or BUILTIN_CAPTIONS), seed=seed)
     ltx = LinkTransmitter(codec, cfg, system)
-    lrx = LinkReceiver(codec, rx_policy=rx_policy, rx_fixed_db=snr_db if rx_fixed_db is None else rx_fixed_db)
-    enc_snr = float(np.clip(snr_db if tx_snr_db is None else tx_snr_db, -10.0, 40.0))
+    lrx = LinkReceiver(codec, rx_policy=rx_policy, rx_fixed_db=snr_db if rx_fixed_db is None else rx_fixed_db,
+                       equalizer=equalizer)
+    enc_snr = float(np.clip(snr_db if tx_snr_db is None else tx_snr_db, *codec.snr_range))
     radio = make_loopback(channel, snr_db, seed=seed, cfg=cfg)
     receiver = make_receiver(cfg, 1e6, equalizer)
     bleu, sim, snr_est, cfo, evm, got_bleu = [], [], [], [], [], []
@@ -253,7 +267,7 @@ def run_loopback_batch(
         radio.configure(sample_rate=1e6)
         for seq in range(frames):
             text = seq_texts.text(seq)
-            iq, _info = ltx.frame(seq, text, enc_snr)
+            iq, _info = ltx.frame(seq, text, enc_snr, tx_rate)
             radio.transmit(iq)
             got = [f for f in drain(radio, receiver, flush=2 * cfg.symbol_len) if f.seq == seq % SEQ_MODULO]
             ref = codec.normalize(text)

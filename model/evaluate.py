@@ -46,7 +46,8 @@ def transmit(codec: SemanticCodec, texts: list[str], snr_db: float, kind: str = 
         for j, s in enumerate(syms):
             x[j, : s.size] = torch.from_numpy(s)
         y = apply_channel(x, torch.full((len(syms),), float(snr_db)), kind, gen).numpy()
-        hyps += codec.decode_symbols([y[j, : n] for j, n in enumerate(lengths)], rx_snr)
+        hyps += codec.decode_symbols([y[j, : n] for j, n in enumerate(lengths)], rx_snr,
+                                     symbols_per_token=codec.rate_for(snr_db))  # the rate the TX chose
         refs += [codec.normalize(t) for t in chunk]
     return refs, hyps
 

@@ -1,39 +1,63 @@
-"""Caption tokenizer: a WordPiece vocabulary learned with the ``tokenizers`` library.
+"""Caption tokenizer: byte-level BPE learned with the ``tokenizers`` library.
 
-Text is lower-cased, accents stripped and punctuation split off, so ``decode(encode(t))`` is the
-normalised form of ``t`` that BLEU is measured against. Words outside the vocabulary fall back to
-word pieces; only characters never seen in training become ``[UNK]``.
+Codec v2 (issue 14): the 256 byte symbols are the base alphabet, so any text (any case, any
+Unicode) is spelt without an ``[UNK]``, and ``decode(encode(t)) == t`` exactly: the BLEU reference
+is the caption as the user wrote it. Merges are learned from the training captions only, so every
+merged token occurs in the data the codec is trained on (``token_coverage`` checks it; the byte
+tokens that captions never use are covered by the trainer's spelling augmentation, see
+:mod:`.train`). Id 0 is ``[PAD]``; there is no ``[UNK]``.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-PAD, UNK = "[PAD]", "[UNK]"
-SPECIAL_TOKENS = [PAD, UNK]
+PAD = "[PAD]"
+UNK = "[UNK]"  # v1 WordPiece tokenizers only; the byte-level tokenizer has none
+SPECIAL_TOKENS = [PAD]
 
 
-def train_tokenizer(texts: list[str], vocab_size: int = 4000) -> Tokenizer:
-    """Learn a WordPiece tokenizer from ``texts``; ids 0 and 1 are ``[PAD]`` and ``[UNK]``."""
+def train_tokenizer(texts: list[str], vocab_size: int = 4000, min_frequency: int = 2) -> Tokenizer:
+    """Learn a byte-level BPE tokenizer from ``texts``; id 0 is ``[PAD]``, then the 256 byte
+    symbols, then the merges (ids renumbered canonically, so the same data give the same ids).
+
+    The vocabulary always holds the 257 base entries, so ``vocab_size`` below that learns no
+    merges. Raises ValueError on no texts or ``vocab_size`` < 64."""
     if not texts:
         raise ValueError("train_tokenizer needs at least one text")
     if vocab_size < 64:
         raise ValueError(f"vocab_size must be >= 64, got {vocab_size}")
-    tok = Tokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=50))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                        min_frequency=2, show_progress=False)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  min_frequency=min_frequency, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer=trainer)
-    # the trainer numbers tokens in hash-map order (differs between runs); renumber canonically
-    # (special tokens, then sorted) so the same learned vocabulary always gets the same ids
-    learned = sorted(t for t in tok.get_vocab() if t not in SPECIAL_TOKENS)
-    vocab = {t: i for i, t in enumerate(SPECIAL_TOKENS + learned)}
-    tok.model = models.WordPiece(vocab=vocab, unk_token=UNK, max_input_chars_per_word=50)
+    # the trainer's ids follow hash-map order in places; renumber canonically: [PAD], bytes, merges
+    # in the order they were learned (a merge's parts always precede it)
+    data = json.loads(tok.to_str())
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {PAD: 0}
+    for a in alphabet:
+        vocab.setdefault(a, len(vocab))
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    tok.model = models.BPE(vocab=vocab, merges=merges)
     return tok
+
+
+def token_coverage(tok: Tokenizer, texts: list[str]) -> Counter:
+    """How often each token id occurs when ``texts`` are tokenized (ids never produced are absent)."""
+    counts: Counter = Counter()
+    for enc in tok.encode_batch(list(texts)):
+        counts.update(enc.ids)
+    return counts
 
 
 def load_tokenizer(path: str | Path) -> Tokenizer:

@@ -33,6 +33,7 @@ from .codec import CodecConfig, CodecNet, SemanticCodec
 from .data import load_task
 from .distributed import DeviceUnavailableError, Precision, setup as setup_distributed
 from .memory import MedMemory
+from .symbol_channels import symbol_channel
 from .tokenizer import train_tokenizer
 
 
@@ -54,13 +55,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train at one SNR (a fixed-SNR model, the NAM comparison baseline)")
     p.add_argument("--channels", default="awgn,rayleigh,ofdm",
                    help="channel kinds drawn per sample, optional weights: awgn:2,rayleigh:1,ofdm:1")
-    p.add_argument("--symbols-per-token", type=int, default=8)
+    p.add_argument("--symbols-per-token", type=int, default=8,
+                   help="default rate (symbols per token) when no rate policy decides")
+    p.add_argument("--max-symbols-per-token", type=int, default=16,
+                   help="nested symbols the channel encoder makes per token")
+    p.add_argument("--rates", default="2,3,4,6,8,12,16",
+                   help="symbols per token drawn uniformly per caption while training (nested rates)")
+    p.add_argument("--no-snr-input", action="store_true",
+                   help="ablation control: every NAM and the per-symbol reliabilities see a constant")
+    p.add_argument("--rarity-alpha", type=float, default=0.25,
+                   help="token loss weight (count+1)^-alpha, normalised to mean 1 (0 = plain CE)")
+    p.add_argument("--augment", type=float, default=0.1,
+                   help="fraction of extra captions with one word respelt (random Unicode / rare tokens)")
+    p.add_argument("--keep-at", default="",
+                   help="comma-separated steps at which a codec snapshot OUT/step_N is kept")
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--ff", type=int, default=256)
     p.add_argument("--vocab-size", type=int, default=4000)
-    p.add_argument("--tokenizer-corpora", default="flickr8k,coco",
+    p.add_argument("--tokenizer-corpora", default="flickr8k",
                    help="train splits the tokenizer is learned from")
     p.add_argument("--init", default=None, help="start from this codec folder (keeps its tokenizer)")
     p.add_argument("--memory", action="store_true", help="continual learning with MED memory replay")
@@ -132,11 +146,78 @@ def lr_at(step: int, total: int, base: float, warmup: int, time_frac: float = 0.
     return base * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
 
 
-def loss_on(net: CodecNet, ids, pad, snr, kinds, gen=None) -> torch.Tensor:
-    """Token cross-entropy after the channel (pads ignored)."""
-    logits = net(ids, pad, snr, lambda x, s: apply_channel(x, s, kinds, gen))
+def loss_on(net: CodecNet, ids, pad, snr, kinds, gen=None, k=None, weights=None) -> torch.Tensor:
+    """Token cross-entropy after the channel (pads ignored).
+
+    ``k``: symbols per token per caption ([B] long; default the config's rate); the channel is the
+    per-symbol one of :mod:`.symbol_channels` (unbiased symbols + the receiver's noise variance).
+    ``weights``: per-vocabulary-id loss weights [V] (rarity weighting) or ``None``.
+    """
+    if k is None:
+        k = torch.full((ids.shape[0],), net.cfg.symbols_per_token, device=ids.device)
+    logits = net(ids, pad, snr, k, lambda x, sent, s: symbol_channel(x, sent, s, kinds, gen))
     target = ids.masked_fill(pad, -100)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100,
+                         reduction="none")
+    keep = (~pad).reshape(-1).to(ce.dtype)
+    if weights is not None:
+        keep = keep * weights[ids.reshape(-1)]
+    return (ce * keep).sum() / keep.sum().clamp_min(1e-6)
+
+
+def rarity_weights(seqs: list[list[int]], vocab_size: int, alpha: float) -> torch.Tensor:
+    """Loss weight per token id: (count + 1)^-alpha, scaled so the average over token occurrences
+    is 1 and clipped to [0.2, 5]: rare content words (class names, nouns) weigh more than "a"."""
+    counts = np.bincount(np.concatenate([np.asarray(s) for s in seqs]), minlength=vocab_size).astype(np.float64)
+    w = (counts + 1.0) ** (-alpha)
+    w = w / ((w * counts).sum() / counts.sum())
+    return torch.as_tensor(np.clip(w, 0.2, 5.0), dtype=torch.float32)
+
+
+def byte_level_text(token: str) -> str:
+    """The text a byte-level token spells (its bytes decoded as UTF-8, invalid sequences replaced)."""
+    from tokenizers import decoders
+
+    return decoders.ByteLevel().decode([token]).strip() or "x"
+
+
+def augment_texts(texts: list[str], tok, fraction: float, seed: int) -> list[str]:
+    """``fraction * len(texts)`` extra captions with one word respelt: half as a random string of
+    Unicode characters (accents, other scripts, symbols, emoji), half as a vocabulary entry the
+    captions rarely or never produce, so every byte symbol and merge is seen in training."""
+    if fraction <= 0:
+        return []
+    rng = np.random.default_rng([seed, 7])
+    vocab = sorted(t for t in tok.get_vocab() if not t.startswith("["))  # sorted: get_vocab() is hash-ordered
+    # entries the captions never produce (unused byte symbols, intermediate merges) come first, so
+    # every vocabulary entry is seen in training
+    from .tokenizer import token_coverage
+
+    counts = token_coverage(tok, texts)
+    unseen = [t for t in vocab if tok.token_to_id(t) not in counts]
+    blocks = [(0x21, 0x7E), (0xC0, 0x17F), (0x370, 0x3FF), (0x400, 0x4FF), (0x4E00, 0x4FFF),
+              (0x2000, 0x206F), (0x1F300, 0x1F64F), (0x80, 0xBF)]
+    byte_decoder = None
+    out = []
+    for n, i in enumerate(rng.choice(len(texts), int(round(fraction * len(texts))), replace=True)):
+        words = texts[int(i)].split(" ")
+        j = int(rng.integers(len(words)))
+        if n < len(unseen):
+            words[j] = byte_level_text(unseen[n])
+            out.append(" ".join(words))
+            continue
+        if rng.random() < 0.5:
+            lo, hi = blocks[int(rng.integers(len(blocks)))]
+            word = "".join(chr(int(c)) for c in rng.integers(lo, hi + 1, int(rng.integers(1, 5))))
+        else:
+            if byte_decoder is None:
+                from tokenizers import decoders
+
+                byte_decoder = decoders.ByteLevel()
+            word = byte_decoder.decode([vocab[int(rng.integers(len(vocab)))]]).strip() or "x"
+        words[j] = word
+        out.append(" ".join(words))
+    return out
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -206,8 +287,11 @@ def build_codec(args, device) -> SemanticCodec:
     for name in args.tokenizer_corpora.split(","):
         texts += load_task(name.strip(), "train", args.data)
     tok = train_tokenizer(texts, args.vocab_size)
+    rates = tuple(int(r) for r in args.rates.split(","))
     cfg = CodecConfig(vocab_size=tok.get_vocab_size(), width=args.width, heads=args.heads,
-                      layers=args.layers, ff=args.ff, symbols_per_token=args.symbols_per_token)
+                      layers=args.layers, ff=args.ff, symbols_per_token=args.symbols_per_token,
+                      max_symbols_per_token=args.max_symbols_per_token, rates=rates,
+                      snr_input=not args.no_snr_input, snr_range=(args.snr_min, args.snr_max))
     torch.manual_seed(args.seed)
     return SemanticCodec(CodecNet(cfg), tok, device)
 
@@ -276,7 +360,16 @@ def main(args) -> int:
                 feat = (net.semantic(pids, ppad, psnr) * keep).sum(1) / keep.sum(1)
                 memory.add(chunk, feat.cpu().numpy(), task=-1)  # the task before the first
         print(f"memory prefilled from {name}: LTM {len(memory.ltm)}, STM {len(memory.stm)}", file=sys.stderr)
-    corpora = {t: tokenize_corpus(codec, load_task(t, "train", args.data)) for t in tasks}
+    corpora = {}
+    for t in tasks:
+        texts = load_task(t, "train", args.data)
+        corpora[t] = tokenize_corpus(codec, texts + augment_texts(texts, codec.tokenizer, args.augment, args.seed))
+    weights = None
+    if args.rarity_alpha > 0:
+        weights = rarity_weights([q for c in corpora.values() for q in c], codec.config.vocab_size,
+                                 args.rarity_alpha).to(device)
+    train_rates = np.asarray([r for r in codec.rates], dtype=np.int64)
+    keep_at = {int(v) for v in args.keep_at.split(",") if v.strip()}
     eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
     log = (out / "train_log.jsonl").open("a") if ddp.is_main else None
     if ddp.is_main:
@@ -325,9 +418,11 @@ def main(args) -> int:
         for g in opt.param_groups:
             g["lr"] = lr_at(step % args.steps if memory is not None or len(tasks) > 1 else step,
                             args.steps if len(tasks) > 1 else total, args.lr, args.warmup, time_frac)
+        k = torch.as_tensor(rng.choice(train_rates, size=b), device=device)
         r_ids, r_pad, r_snr, r_kinds, share = ddp.shard(ids, pad, snr, batch_kinds)  # this rank's part
+        r_k = k[ddp.rank::ddp.world_size] if ddp.active else k
         with amp.autocast():
-            loss = loss_on(net, r_ids, r_pad, r_snr, r_kinds)
+            loss = loss_on(net, r_ids, r_pad, r_snr, r_kinds, k=r_k, weights=weights)
         opt.zero_grad(set_to_none=True)
         amp.backward(loss * share if ddp.active else loss)
         ddp.all_reduce_grads(net)  # sum of token-weighted gradients = the global batch's gradient
@@ -357,6 +452,8 @@ def main(args) -> int:
             log.write(json.dumps(rec) + "\n")
             log.flush()
             save_checkpoint(ckpt, codec, opt, state, rng, memory)
+            if state["step"] in keep_at:
+                codec.save_pretrained(out / f"step_{state['step']}", dtype=args.save_dtype)
             if last_of_task and len(tasks) > 1:
                 codec.save_pretrained(out / f"after_{tasks[task_i]}", dtype=args.save_dtype)
             net.train()
