@@ -56,9 +56,6 @@ class _SweepWorker:
 
 
 def _import_ray():
-    # a local test/run must not write an auth token under $HOME nor warn about it; a cluster the
-    # user attaches to keeps whatever mode it was started with (their environment decides)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     try:
         import ray
         from ray.util import ActorPool
@@ -73,6 +70,9 @@ def start_local_ray(num_cpus: int) -> None:
     Ray runs its workers at nice 15 by default; here the workers are the job itself (as the
     process-pool sweep's are), so they keep this process's priority (``RAY_worker_niceness=0``).
     """
+    # a private instance needs no token auth (nor a token written under $HOME); a cluster the user
+    # attaches to keeps the mode it was started with (their environment decides)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray, _ = _import_ray()
     os.environ.setdefault("RAY_worker_niceness", "0")
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level="ERROR",
@@ -119,7 +119,12 @@ class RayExecutor:
         self.workers = min(workers, fit) if workers else fit
         actor_cls = ray.remote(num_cpus=threads)(_SweepWorker)
         self.actors = [actor_cls.remote(cell_fn, initializer, initargs) for _ in range(self.workers)]
-        ray.get([a.ready.remote() for a in self.actors])  # fail here, not mid-sweep, if set-up breaks
+        try:  # fail here, not mid-sweep, if the set-up (codec loading) breaks on a worker
+            ray.get([a.ready.remote() for a in self.actors])
+        except Exception as exc:  # RayActorError and friends: one line, then clean up
+            self.close()
+            text = str(exc).strip().splitlines()
+            raise RayUnavailableError(f"sweep workers failed to start: {text[-1] if text else type(exc).__name__}") from None
         self.pool = ActorPool(self.actors)
         self.capacity = 2 * self.workers
 
