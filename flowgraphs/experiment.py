@@ -700,7 +700,8 @@ def main(args) -> int:
         raise SystemExit(f"--json {json_path} is a folder")
     fig_dir = Path(args.fig_dir) if args.fig_dir else (json_path.parent if json_path else None)
     command = "vlmcsc experiment " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["experiment"] \
-        else " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+        else " ".join(["python", os.path.relpath(sys.argv[0]) if os.path.isabs(sys.argv[0]) else sys.argv[0],
+                       *sys.argv[1:]])
 
     def write(res):
         res["command"] = command
