@@ -64,7 +64,7 @@ def test_soapy_reads_back_and_logs_what_the_device_set(tmp_path, capsys):
 
 def test_air_counts_a_nan_message_and_keeps_going():
     from vlmcsc.flowgraphs.air import Air, free_port
-    from vlmcsc.flowgraphs.zmq_radio import iq_to_message, message_to_iq
+    from vlmcsc.sdr.zmq_radio import iq_to_message, message_to_iq
 
     p_in, p_out = free_port(), free_port()
     ctx = zmq.Context.instance()
@@ -92,7 +92,7 @@ def test_air_counts_a_nan_message_and_keeps_going():
 
 def test_air_notices_a_receiver_that_vanished():
     from vlmcsc.flowgraphs.air import Air, free_port
-    from vlmcsc.flowgraphs.zmq_radio import iq_to_message
+    from vlmcsc.sdr.zmq_radio import iq_to_message
 
     p_in, p_out = free_port(), free_port()
     ctx = zmq.Context.instance()
