@@ -25,7 +25,7 @@ from scipy.special import gammainccinv
 
 from . import fec
 from ._numeric import fft_ortho
-from .config import MODULATIONS, OfdmConfig
+from .config import OfdmConfig
 from .crc import bits_to_bytes
 from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, layout, refine_noise
 from .frame import Frame, Header
@@ -492,7 +492,6 @@ class StreamingReceiver:
         common = dict(
             seq=header.seq,
             kind=header.kind,
-            mode=header.mode if header.kind == "analog" else MODULATIONS.index(header.modulation),
             snr_db=snr_db,
             cfo_hz=cfo * self.sample_rate / cfg.fft_size,
             cfo_subcarriers=cfo,
