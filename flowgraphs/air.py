@@ -123,8 +123,11 @@ class Air:
                         pass
                     break
 
-    def close(self) -> None:
-        # flush the last bursts to the receiver (LINGER) before closing
+    def close(self, drain_s: float = 120.0) -> None:
+        """Close; bursts still queued go to a connected receiver first (up to ``drain_s`` s: a
+        slow receiver may need long, and a 5 s linger lost the last ~450 frames of a soak)."""
+        self.watch._poll_events()
+        self.push.setsockopt(zmq.LINGER, int(drain_s * 1000) if self.watch.peers else 0)
         self.watch.close()
         self.pull.close()
         self.push.close()
