@@ -300,6 +300,15 @@ def run_v2(args, codec: SemanticCodec) -> dict:
     told20 = score(texts, simulate(codec, texts, 0.0, 8, "awgn", seed=11, tx_snr_db=20.0, rx_snr_db=20.0))
     res["nam_mismatch_loss_bleu1"] = round(told0["bleu1"] - told20["bleu1"], 4)
     res["nam_mismatch_detail"] = {"told_0dB": told0, "told_20dB": told20}
+    # issue 14 §4: 200 captions with rare words / non-ASCII (tests/rare_captions.py), exact at 30 dB
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from rare_captions import rare_captions
+
+    rare = rare_captions(200)
+    res["rare_roundtrip_exact_30db"] = {
+        str(k): sum(h == t for h, t in zip(simulate(codec, rare, 30.0, k, "awgn", seed=3), rare))
+        for k in sorted({codec.rate_for(30.0), max(codec.rates)})}
+    res["rare_roundtrip_n"] = len(rare)
     if args.ablation_checkpoint:
         res.update(nam_ablation(args, texts))
     elif V2_CACHE.is_file():

@@ -81,7 +81,9 @@ def test_sweep_cli_runs_real_cells_and_resumes(tmp_path, capsys):
     for row in rows.values():
         assert row["frames"] == 3 and len(row["bleu1_frames"]) == 3 and row["frames_ok"] == 3
         assert row["snr_est_db"] == pytest.approx(25.0, abs=3.0)
-    assert rows["digital"]["bleu1"] > 0.5  # bytes through FEC + CRC at 25 dB arrive (maybe cut)
+    # bytes through FEC + CRC at 25 dB arrive, cut to the codec's channel uses: codec v2 sends 3
+    # symbols/token at 25 dB (was 8), so the digital frame gets 3/8 of the v1 budget and is cut more
+    assert rows["digital"]["bleu1"] > 0.2
     assert cli_main(argv) == 0
     assert "0 cells run, 2 already" in capsys.readouterr().out
     assert cli_main(["sweep", "--channels", "moon", "--out", str(out)]) == 2
