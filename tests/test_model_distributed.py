@@ -173,7 +173,10 @@ def test_torchrun_two_processes_resume_and_loss_curve(tmp_path, monkeypatch):
     train.add_arguments(p)
     init, one = tmp_path / "init", tmp_path / "one"
     assert train.main(p.parse_args(["--out", str(init), "--steps", "1", *TINY])) == 0
-    assert train.main(p.parse_args(["--out", str(one), "--steps", "6", "--init", str(init), *TINY])) == 0
+    # the one-process reference is interrupted and resumed at the same step as the torchrun job (the
+    # logged loss is a running mean that restarts on resume)
+    for extra in (["--stop-at", "3"], ["--resume"]):
+        assert train.main(p.parse_args(["--out", str(one), "--steps", "6", "--init", str(init), *TINY, *extra])) == 0
 
     env = {**os.environ, "VLMCSC_DATA": str(data), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     cmd = README_DDP.split() + [*TINY, "--steps", "6", "--init", str(init)]
@@ -188,7 +191,7 @@ def test_torchrun_two_processes_resume_and_loss_curve(tmp_path, monkeypatch):
                                                      "tokenizer.json", "train_log.jsonl"]
     meta = json.loads((ddp / "config.json").read_text())
     two, single = _curve(ddp), _curve(one)
-    assert [s for s, _ in two] == [1, 2, 3, 3, 4, 5, 6] or [s for s, _ in two] == [1, 2, 3, 4, 5, 6]
+    assert [s for s, _ in two] == [s for s, _ in single] == [1, 2, 3, 4, 5, 6]
     two = dict(two)
     # same seed, same global batches: curves agree up to noise/dropout draws (measured < 2 %)
     diffs = [abs(two[s] - l) / l for s, l in single]
