@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ class Budget:
     jscc_train_images: int = 60
     jscc_test_images: int = 3
     jscc_crop: int = 32
+    med_evict: str = "dense"
+    admit_quantile: float = 0.5
 
 
 QUICK = Budget()
@@ -228,7 +230,8 @@ def continual(methods: tuple, seeds: list[int], budget: Budget, data=None, fig: 
 
     tok = _tokenizer(CL_TASKS, budget, data)
     cfg = ContinualConfig(steps=budget.steps, batch_size=budget.batch, lr=budget.lr, warmup=20,
-                          memory_size=budget.memory, stm_size=budget.stm)
+                          memory_size=budget.memory, stm_size=budget.stm, med_evict=budget.med_evict,
+                          admit_quantile=budget.admit_quantile)
     runs: dict = {m: [] for m in methods}
     codec = _codec(tok, budget, 0)
     stages = [Stage(t, _train_ids(codec, t, budget, data), (0.0, 15.0)) for t in CL_TASKS]
@@ -680,6 +683,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fig-dir", default=None, help="folder for the PNG figures (default: beside --json)")
     p.add_argument("--data", default=None, help="data root (default: $VLMCSC_DATA or ../shared/data)")
     p.add_argument("--no-phy", action="store_true", help="skip the full-PHY (tdl) parts of nam and jscc")
+    p.add_argument("--memory", type=int, default=None, metavar="N",
+                   help="replay memory, samples (ablation; default 200 quick, 2000 full; STM = N/5)")
+    p.add_argument("--med-evict", choices=["dense", "random"], default=None,
+                   help="MED over-quota rule (ablation; default dense)")
+    p.add_argument("--admit-quantile", type=float, default=None,
+                   help="MED: share of a typical STM rejected (ablation; default 0.5)")
 
 
 def main(args) -> int:
@@ -710,6 +719,18 @@ def main(args) -> int:
             tmp.write_text(json.dumps(res, indent=1, default=float) + "\n")
             tmp.replace(json_path)
 
-    res = run(list(args.name), args.quick, seeds, fig_dir, args.data, phy=not args.no_phy, on_result=write)
+    budget = QUICK if args.quick else FULL
+    if args.memory is not None:
+        if args.memory < 10:
+            raise SystemExit(f"--memory must be >= 10 samples, got {args.memory}")
+        budget = replace(budget, memory=args.memory, stm=max(2, args.memory // 5))
+    if args.med_evict is not None:
+        budget = replace(budget, med_evict=args.med_evict)
+    if args.admit_quantile is not None:
+        if not 0.0 <= args.admit_quantile < 1.0:
+            raise SystemExit(f"--admit-quantile must be in [0, 1), got {args.admit_quantile}")
+        budget = replace(budget, admit_quantile=args.admit_quantile)
+    res = run(list(args.name), args.quick, seeds, fig_dir, args.data, phy=not args.no_phy, on_result=write,
+              budget=budget)
     print_table(res)
     return 0

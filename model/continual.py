@@ -64,6 +64,7 @@ class ContinualConfig:
     memory_size: int = 500            # samples any replay method may hold
     stm_size: int = 100               # MED: STM part of memory_size
     admit_quantile: float = 0.5       # MED: share of a typical STM rejected
+    med_evict: str = "dense"          # MED: over-quota rule, "dense" or "random" (ablation)
     ewc_lambda: float = 50.0
     fisher_batches: int = 10
     lwf_alpha: float = 1.0
@@ -192,7 +193,7 @@ def run_sequence(codec, stages: list[Stage], method: str, cfg: ContinualConfig, 
     memory = None
     if method == "med":
         memory = MedMemory(cfg.stm_size, cfg.memory_size - cfg.stm_size, seed=seed,
-                           admit_quantile=cfg.admit_quantile)
+                           admit_quantile=cfg.admit_quantile, evict=cfg.med_evict)
     elif method == "reservoir":
         memory = ReservoirMemory(cfg.memory_size, seed=seed)
     ewc = EWC(cfg.ewc_lambda) if method == "ewc" else None

@@ -90,19 +90,24 @@ class MedMemory:
         ``admit_quantile`` quantile of R over the task's first full STM.
     :param admit_quantile: share of a typical STM that is *rejected* (0.5: the sparser half).
     :param normalize: scale features to unit length before scoring (default True).
+    :param evict: over a task's quota keep its most representative samples ("dense", default) or a
+        random subset of the admitted ones ("random", the ablation).
     :param seed: seed of the replay sampler.
     :raises ValueError: stm_size <= 1, ltm_size <= 0, tau <= 0 or admit_quantile outside [0, 1).
     """
 
     def __init__(self, stm_size: int = 500, ltm_size: int = 2000, tau: float | None = None,
                  threshold: float | None = None, seed: int = 0, admit_quantile: float = 0.5,
-                 normalize: bool = True):
+                 normalize: bool = True, evict: str = "dense"):
         if stm_size <= 1 or ltm_size <= 0:
             raise ValueError(f"stm_size must be > 1 and ltm_size > 0, got {stm_size}, {ltm_size}")
         if tau is not None and tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
         if not 0.0 <= admit_quantile < 1.0:
             raise ValueError(f"admit_quantile must be in [0, 1), got {admit_quantile}")
+        if evict not in ("dense", "random"):
+            raise ValueError(f"evict must be 'dense' or 'random', got {evict!r}")
+        self.evict = evict
         self.stm_size, self.ltm_size = stm_size, ltm_size
         self.tau, self.threshold = tau, threshold
         self.admit_quantile, self.normalize = admit_quantile, normalize
@@ -175,7 +180,9 @@ class MedMemory:
         kept = []
         for t in tasks:
             part = [s for s in self.ltm if _task(s) == t]
-            if len(part) > quota:
+            if len(part) > quota and self.evict == "random":
+                part = [part[i] for i in np.sort(self.rng.choice(len(part), quota, replace=False))]
+            elif len(part) > quota:
                 v = np.stack([f for _, f in part])
                 tau = self.calibration.get(t, {}).get("tau") or max(median_distance(v), 1e-6)
                 r = representativeness(v, v, tau, exclude_self=True)

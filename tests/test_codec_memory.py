@@ -97,6 +97,18 @@ def test_over_quota_eviction_keeps_the_dense_core():
     assert len(kept) == 40 and sum(k < 40 for k in kept) >= 36
 
 
+def test_random_eviction_ablation_keeps_a_mix():
+    rng = np.random.default_rng(4)
+    dense = rng.normal(0.0, 0.05, (40, 8)) + np.eye(8)[0]
+    sparse = rng.normal(0.0, 1.0, (40, 8))
+    mem = MedMemory(stm_size=80, ltm_size=40, threshold=0.0, seed=0, evict="random")
+    mem.add([[i] for i in range(80)], np.concatenate([dense, sparse]))
+    kept = [s[0] for s, _ in mem.ltm]
+    assert len(kept) == 40 and 10 <= sum(k < 40 for k in kept) <= 30
+    with pytest.raises(ValueError):
+        MedMemory(evict="oldest")
+
+
 def test_reservoir_keeps_a_uniform_sample_of_the_stream():
     first_half = []
     for seed in range(20):
