@@ -103,12 +103,13 @@ class Air:
         self.samples += out.size
         return True
 
-    def run(self, idle_exit: float = 0.0, max_messages: int = 0, stop=None) -> None:
+    def run(self, idle_exit: float = 0.0, max_messages: int = 0, stop=None, abort=None) -> None:
         """Loop until ``idle_exit`` s pass without a burst (after the first), ``max_messages`` bursts,
-        ``stop()`` returns True, or Ctrl-C."""
+        ``stop()`` returns True (queued bursts are still passed on), ``abort()`` returns True (they
+        are not: e.g. the receiver process has exited), or Ctrl-C."""
         last = time.monotonic()
         while True:
-            if self.watch.gone_for_good():
+            if self.watch.gone_for_good() or (abort is not None and abort()):
                 break
             if self.step():
                 last = time.monotonic()
@@ -119,7 +120,7 @@ class Air:
                     break
                 if stop is not None and stop():
                     # the TX is gone; pass what is still queued, then stop
-                    while self.step(timeout=0.5):
+                    while not (abort is not None and abort()) and self.step(timeout=0.5):
                         pass
                     break
 
@@ -172,7 +173,8 @@ def rehearse(frames: int = 20, snr_db: float = 15.0, channel: str = "tdl", seed:
               snr_schedule=snr_schedule)
     t0 = time.monotonic()
     try:
-        air.run(stop=lambda: tx.poll() is not None or time.monotonic() - t0 > timeout)
+        air.run(stop=lambda: tx.poll() is not None or time.monotonic() - t0 > timeout,
+                abort=lambda: rx.poll() is not None)  # a receiver that died takes no more bursts
     finally:
         air.close()
     try:
@@ -239,10 +241,11 @@ def main(args) -> int:
         return 2
     args.snr = 15.0 if args.snr is None else args.snr
     if args.rehearse:
+        loop = closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval)
+        if args.dashboard:
+            loop["extra_rx"] = (loop["extra_rx"] or []) + ["--dashboard", args.dashboard]
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,
-                          verbose=True, extra_rx=["--dashboard", args.dashboard] if args.dashboard else None,
-                          snr_schedule=args.snr_schedule,
-                          **closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval))
+                          verbose=True, snr_schedule=args.snr_schedule, **loop)
         print(json.dumps(result, indent=2))
         print(f"next: vlmcsc report {result['log']}")
         return 0 if result["frames_ok"] else 1

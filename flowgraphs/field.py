@@ -283,7 +283,8 @@ def main_rx(args) -> int:
         codec = load_codec(profile.codec.checkpoint or None)
         # every model is loaded before the radio streams: a load mid-run drops millions of samples
         scorer = Scorer(similarity=args.similarity).preload()
-        codec.decode_symbols([np.zeros(4 * codec.symbols_per_token, np.complex64)], snr_db=[10.0])  # warm-up
+        codec.decode_symbols([np.zeros(4 * codec.symbols_per_token, np.complex64)], snr_db=[10.0],
+                            symbols_per_token=codec.symbols_per_token)  # warm-up
         dashboard = None
         if getattr(args, "dashboard", None):
             from .dashboard import start_dashboard
