@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .channels import apply_channel
+from .symbol_channels import symbol_channel
 from .memory import MedMemory, ReservoirMemory
 
 METHODS = ("plain", "med", "reservoir", "ewc", "lwf", "joint")
@@ -90,8 +90,10 @@ def batch_tensors(seqs: list, pad_id: int, device) -> tuple[torch.Tensor, torch.
 
 
 def token_logits(net, ids, pad, snr, kinds, gen) -> torch.Tensor:
-    """Logits [B, T, V] after the channel kinds (one per frame) at ``snr`` [B] dB."""
-    return net(ids, pad, snr, lambda x, s: apply_channel(x, s, kinds, gen))
+    """Logits [B, T, V] after the channel kinds (one per frame) at ``snr`` [B] dB, at the codec's
+    configured symbols per token (the per-symbol channel of :mod:`.symbol_channels`, as in training)."""
+    k = torch.full((ids.shape[0],), net.cfg.symbols_per_token, device=ids.device)
+    return net(ids, pad, snr, k, lambda x, sent, s: symbol_channel(x, sent, s, kinds, gen))
 
 
 def token_ce(logits, ids, pad) -> torch.Tensor:
