@@ -407,7 +407,7 @@ def main_rx(args) -> int:
         live.warn(failure)
     finally:
         try:
-            if not interrupted and failure is None:
+            if failure is None:  # Ctrl-C too: a frame already received must not be lost
                 # let a frame that ended at the stream's end out of the receiver
                 for frame in receiver.process(np.zeros(2 * cfg.symbol_len, np.complex64)):
                     if recorder is not None:
