@@ -102,7 +102,10 @@ def test_dashboard_in_headless_chromium_during_rehearsal(tmp_path):
             time.sleep(0.3)
         assert len(rows) >= 4, "frame table did not fill"
         assert all(r[2] and r[3] for r in rows)  # sent and received captions
-        assert sum(r[2] == r[3] for r in rows) >= len(rows) - 1  # 15 dB: (nearly) all exact
+        # 15 dB: the shipped codec's rate policy (6 symbols/token there) gives BLEU-1 about 0.95,
+        # so the table's BLEU-1 column must read high and match the captions it shows
+        assert sum(float(r[4]) for r in rows) / len(rows) >= 0.8
+        assert all(float(r[4]) == 1.0 for r in rows if r[2] == r[3])
         assert driver.find_element(By.ID, "conn").text == "live"
         drawn = driver.execute_script("""
             const ink = id => { const c = document.getElementById(id);
