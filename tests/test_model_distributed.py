@@ -72,7 +72,8 @@ def _loss(net, ids, pad, snr):
     # no noise and no dropout (eval mode): the only difference left is the sharding
     import torch.nn.functional as F
 
-    logits = net(ids, pad, snr, lambda x, s: x)
+    k = torch.full((ids.shape[0],), net.cfg.symbols_per_token)
+    logits = net(ids, pad, snr, k, lambda x, sent, s: (x, torch.zeros(x.shape), s))  # noiseless channel
     target = ids.masked_fill(pad, -100)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
 
@@ -201,7 +202,7 @@ def test_torchrun_two_processes_resume_and_loss_curve(tmp_path, monkeypatch):
 
 def test_bf16_autocast_step_runs_on_the_cpu_and_tracks_fp32():
     """The mixed-precision code path (bf16 autocast; the codec's complex glue kept in float32)."""
-    from vlmcsc.model.channels import apply_channel
+    from vlmcsc.model.symbol_channels import symbol_channel
 
     losses = {}
     for name in ("fp32", "bf16"):
@@ -212,7 +213,8 @@ def test_bf16_autocast_step_runs_on_the_cpu_and_tracks_fp32():
         with amp.autocast():
             import torch.nn.functional as F
 
-            logits = net(ids, pad, snr, lambda x, s: apply_channel(x, s, kinds, gen))
+            k = torch.full((ids.shape[0],), net.cfg.symbols_per_token)
+            logits = net(ids, pad, snr, k, lambda x, sent, s: symbol_channel(x, sent, s, kinds, gen))
             target = ids.masked_fill(pad, -100)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1), ignore_index=-100)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
