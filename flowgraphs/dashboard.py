@@ -267,11 +267,7 @@ class Dashboard:
         self.state.add_record(record)
 
     def set_image(self, seq: int, name: str) -> None:
-        """Show ``image_dir / name`` (e.g. the Stable Diffusion image of frame ``seq``) in its table row."""
-        with self._lock:
-            for row in self._records:
-                if row.get("seq") == seq:
-                    row["image"] = f"/images/{name}"
+        self.state.set_image(seq, name)
 
     def set_stats(self, stats: dict) -> None:
         self.state.set_stats(stats)

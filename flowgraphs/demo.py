@@ -218,7 +218,7 @@ def run_demo(args) -> dict:
         for i, image in enumerate(generator.generate(received, seed=0, steps=args.steps)):
             image.save(out / f"rx_{i:03d}.png")
             if dashboard is not None:  # the regenerated image beside its frame in the table
-                dashboard.state.set_image(records[i]["seq"], f"rx_{i:03d}.png")
+                dashboard.set_image(records[i]["seq"], f"rx_{i:03d}.png")
         summary["images"] = str(out)
         print(f"images drawn from the received captions: {out}/rx_*.png")
     if log:

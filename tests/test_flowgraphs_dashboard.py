@@ -131,7 +131,7 @@ def test_regenerated_images_are_served_beside_their_frames(tmp_path):
         dash.add_record({"type": "frame", "seq": 4, "status": "ok", "sent": "a dog", "received": "a dog"})
         Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "rx_000.png")
         dash.state.image_dir = tmp_path
-        dash.state.set_image(4, "rx_000.png")
+        dash.set_image(4, "rx_000.png")  # the public method (it delegates to the state)
         row = dash.state.snapshot()["frames"][0]
         assert row["image"] == "/images/rx_000.png"
         png = urllib.request.urlopen(dash.url + "images/rx_000.png", timeout=10).read()
