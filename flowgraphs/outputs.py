@@ -43,9 +43,9 @@ def check_field_outputs(args, profile=None) -> None:
         check_output("--sigmf", sigmf, inputs=inputs, overwrite=bool(getattr(args, "overwrite", False)),
                      kind="sigmf")
         if log and log != "-":
-            from .validate import sigmf_base_name
+            from vlmcsc.sdr.sigmf_io import sigmf_base
 
-            base = sigmf_base_name(sigmf)
+            base = sigmf_base(sigmf)
             for suffix in (".sigmf-meta", ".sigmf-data"):
                 check_output("--log", log, inputs=[base.with_name(base.name + suffix)], append=True)
 

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from vlmcsc.sdr.sigmf_io import SIGMF_SUFFIXES, sigmf_base
+
 #: the largest SNR grid a sweep accepts (points); a typo such as ``0:1e12:1`` must not eat the RAM
 MAX_GRID_POINTS = 10_000
 #: sample rates a flowgraph accepts, Hz (any SDR we know of lies inside)
@@ -25,7 +27,6 @@ RATE_RANGE_HZ = (1e3, 1e9)
 FREQ_RANGE_HZ = (1e3, 1e11)
 #: gains, dB (device ranges are checked again by the radio backends)
 GAIN_RANGE_DB = (-200.0, 200.0)
-SIGMF_SUFFIXES = (".sigmf-meta", ".sigmf-data", ".sigmf")
 
 
 class InputError(ValueError):
@@ -126,16 +127,8 @@ def input_paths_of_spec(spec: str | None) -> list[Path]:
     """Files a radio spec reads (``replay:x.sigmf-meta`` -> meta and data files)."""
     if not spec or not str(spec).startswith("replay:"):
         return []
-    base = sigmf_base_name(str(spec)[len("replay:"):])
+    base = sigmf_base(str(spec)[len("replay:"):])
     return [base.with_name(base.name + ".sigmf-meta"), base.with_name(base.name + ".sigmf-data")]
-
-
-def sigmf_base_name(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    for suffix in SIGMF_SUFFIXES:
-        if p.name.endswith(suffix):
-            return p.with_name(p.name[: -len(suffix)])
-    return p
 
 
 def check_output(name: str, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),
@@ -156,7 +149,7 @@ def check_output(name: str, path: str | os.PathLike, *, inputs: Iterable[str | o
     if kind == "sigmf":
         if text.endswith(os.sep) or p.is_dir() or p.name in ("", ".", ".."):
             raise InputError(f"{name} {text!r} is a folder; give a base name such as {os.path.join(text, 'capture')!r}")
-        base = sigmf_base_name(p)
+        base = sigmf_base(p)
         targets = [base.with_name(base.name + ".sigmf-data"), base.with_name(base.name + ".sigmf-meta")]
     elif kind == "dir":
         if p.exists() and not p.is_dir():

@@ -29,7 +29,7 @@ import numpy as np
 from .radio import Radio, RadioError
 
 NS = "vlmcsc"  # namespace of our own metadata keys
-_SUFFIXES = (".sigmf-meta", ".sigmf-data", ".sigmf")
+SIGMF_SUFFIXES = (".sigmf-meta", ".sigmf-data", ".sigmf")
 _DTYPES = {  # SigMF datatype -> (numpy dtype of one component, scale to full scale 1.0)
     "cf32_le": (np.dtype("<f4"), 1.0),
     "cf64_le": (np.dtype("<f8"), 1.0),
@@ -53,7 +53,7 @@ def _sigmf():
 def sigmf_base(path: str | os.PathLike) -> Path:
     """``x``, ``x.sigmf-meta``, ``x.sigmf-data`` -> ``x`` (the recording's base name)."""
     p = Path(path)
-    for suffix in _SUFFIXES:
+    for suffix in SIGMF_SUFFIXES:
         if p.name.endswith(suffix):
             return p.with_name(p.name[: -len(suffix)])
     return p
