@@ -136,7 +136,7 @@ def closed_loop(args) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             r = rehearse(frames=frames, snr_db=args.loop_configured_snr, channel="tdl", seed=9, workdir=tmp,
                          checkpoint=args.checkpoint, timeout=900, snr_schedule=schedule,
-                         **closed_loop_args(closed, rate, args.loop_interval))
+                         **closed_loop_args(closed, rate, args.loop_interval, args.loop_rate_price if closed else 0.0))
             recs = [x for x in read_jsonl(r["log"]) if x.get("type") == "frame"]
         bleu = sum(x["bleu1"] for x in recs if x.get("bleu1") is not None) / frames
         kw = keyword_accuracy([x["sent"] for x in recs], [x["received"] for x in recs]) if recs else 0.0
@@ -154,6 +154,7 @@ def closed_loop(args) -> dict:
                                  "open_loop": out["open"]["keyword_accuracy_received"]},
             "closed_loop_detail": {"frames": frames, "schedule": schedule, "channel": "tdl",
                                    "configured_snr_db": args.loop_configured_snr, "interval_s": args.loop_interval,
+                                   "rate_price": args.loop_rate_price,
                                    **out}}
 
 
@@ -177,6 +178,8 @@ def main(argv=None) -> int:
     parser.add_argument("--loop-configured-snr", type=float, default=9.0,
                         help="the SNR the transmitter is configured with (open loop; closed loop before feedback)")
     parser.add_argument("--loop-interval", type=float, default=0.05, help="tx pause between frames, s")
+    parser.add_argument("--loop-rate-price", type=float, default=0.01,
+                        help="the closed loop's --rate-price: BLEU-1 a symbol per token must buy (0 = quality curve)")
     args = parser.parse_args(argv)
     if args.closed_loop_only:
         result = closed_loop(args)

@@ -224,6 +224,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--closed-loop", action="store_true",
                         help="with --rehearse: rx reports SNR/losses to tx over ZeroMQ (--feedback)")
     parser.add_argument("--symbols-per-token", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
+    parser.add_argument("--rate-price", type=float, default=0.0, metavar="P",
+                        help="with --closed-loop: BLEU-1 a symbol per token must buy (vlmcsc tx --rate-price)")
     parser.add_argument("--interval", type=float, default=0.0, help="with --rehearse: tx pause between frames, s")
 
 
@@ -241,7 +243,7 @@ def main(args) -> int:
         return 2
     args.snr = 15.0 if args.snr is None else args.snr
     if args.rehearse:
-        loop = closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval)
+        loop = closed_loop_args(args.closed_loop, args.symbols_per_token, args.interval, args.rate_price)
         if args.dashboard:
             loop["extra_rx"] = (loop["extra_rx"] or []) + ["--dashboard", args.dashboard]
         result = rehearse(args.rehearse, args.snr, args.channel, args.seed, args.workdir, system=args.system,

@@ -87,13 +87,19 @@ class RatePolicyFeedback:
     :param loss_step_db: back-off added per reported loss, dB; ``max_backoff_db`` caps it
     :param recover_db: back-off removed per good report, dB
     :param stale_s: fall back to the configured SNR when no report arrived for this long
+    :param price: BLEU-1 a symbol per token must buy (``SemanticCodec.rate_for``): 0 follows the
+        checkpoint's quality curve; > 0 trades quality for channel uses (``vlmcsc tx --rate-price``)
     """
 
     def __init__(self, codec, window: int = 16, percentile: float = 20.0, loss_step_db: float = 3.0,
-                 max_backoff_db: float = 12.0, recover_db: float = 0.5, stale_s: float = 30.0) -> None:
+                 max_backoff_db: float = 12.0, recover_db: float = 0.5, stale_s: float = 30.0,
+                 price: float = 0.0) -> None:
         if window < 1 or not 0 <= percentile <= 100:
             raise ValueError(f"window must be >= 1 and percentile in 0..100, got {window}, {percentile}")
+        if not (math.isfinite(price) and price >= 0):
+            raise ValueError(f"--rate-price must be >= 0 (BLEU-1 per symbol per token), got {price}")
         self.codec = codec
+        self.price = float(price)
         self.snrs: deque[float] = deque(maxlen=int(window))
         self.percentile = float(percentile)
         self.loss_step_db, self.max_backoff_db, self.recover_db = loss_step_db, max_backoff_db, recover_db
@@ -122,7 +128,7 @@ class RatePolicyFeedback:
         """(NAM SNR clipped to the checkpoint's trained range, symbols per token)."""
         est = self.estimate_db(configured_db, now)
         lo, hi = self.codec.snr_range
-        return float(np.clip(est, lo, hi)), int(self.codec.rate_for(est))
+        return float(np.clip(est, lo, hi)), int(self.codec.rate_for(est, self.price))
 
 
 class FeedbackSender:
@@ -248,8 +254,8 @@ class _OpenLoop:
 
 
 class _ClosedLoop:
-    def __init__(self, address: str, codec) -> None:
-        self.policy = RatePolicyFeedback(codec)
+    def __init__(self, address: str, codec, price: float = 0.0) -> None:
+        self.policy = RatePolicyFeedback(codec, price=price)
         self.rx = FeedbackReceiver(address, self.policy)
 
     def choose(self, configured_db: float) -> tuple[float, int]:
@@ -260,22 +266,23 @@ class _ClosedLoop:
         self.rx.close()
 
 
-def open_tx_feedback(address: str | None, codec, rate: int | None = None):
+def open_tx_feedback(address: str | None, codec, rate: int | None = None, price: float = 0.0):
     """What ``vlmcsc tx`` asks per frame: ``.choose(configured_snr_db) -> (nam_snr_db, rate)``.
 
     ``address`` None: open loop (configured SNR; ``rate`` or the checkpoint's policy). Else a
     :class:`FeedbackReceiver` bound there drives :class:`RatePolicyFeedback`. Raises ValueError on
-    a rate the codec does not have or an address ZeroMQ cannot bind."""
+    a rate the codec does not have or an address ZeroMQ cannot bind. ``price``: see
+    :class:`RatePolicyFeedback` (closed loop only)."""
     if rate is not None and rate not in codec.rates:
         raise ValueError(f"--symbols-per-token {rate}: this codec sends {', '.join(map(str, codec.rates))} symbols per token")
     if address is None:
         return _OpenLoop(rate)
     if rate is not None:
         raise ValueError("--symbols-per-token and --feedback exclude each other (feedback chooses the rate)")
-    return _ClosedLoop(address, codec)
+    return _ClosedLoop(address, codec, price)
 
 
-def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float = 0.0) -> dict:
+def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float = 0.0, price: float = 0.0) -> dict:
     """``rehearse`` keyword arguments for a closed-loop (or fixed-rate) rehearsal: a free local port
     for the feedback link, passed as ``--feedback`` to both child processes."""
     extra_tx: list[str] = []
@@ -286,6 +293,8 @@ def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float
         addr = f"tcp://127.0.0.1:{free_port()}"
         extra_tx += ["--feedback", addr]
         extra_rx += ["--feedback", addr]
+        if price:
+            extra_tx += ["--rate-price", str(float(price))]
     if rate is not None:
         extra_tx += ["--symbols-per-token", str(int(rate))]
     if interval:

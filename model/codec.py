@@ -31,6 +31,11 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CONFIG_NAME, WEIGHTS_NAME, TOKENIZER_NAME = "config.json", "model.safetensors", "tokenizer.json"
 # symbols per token the transmitter may choose; the header's analog mode nibble carries 1 + index
 RATES = (2, 3, 4, 6, 8, 12, 16)
+# rates beyond the channel encoder's S_max symbols, as multiples of S_max: the first k - S_max
+# symbols of each token are sent twice and maximum-ratio combined at the receiver (chase combining,
+# +3 dB on the repeated symbols); no retraining: the decoder sees the combined symbols and their
+# (halved) noise variances through its per-symbol reliabilities
+REPEAT_FACTORS = (1.5, 2.0)
 
 
 @dataclass
@@ -98,6 +103,35 @@ ABLATION_SNR_DB = 10.0
 def reliability(noise_var: torch.Tensor) -> torch.Tensor:
     """w = 1 / (1 + noise_var) in (0, 1]: the MMSE weight of a unit-power symbol."""
     return 1.0 / (1.0 + noise_var.clamp_min(0.0))
+
+
+def repeat_symbols(x: torch.Tensor, k: int, smax: int) -> torch.Tensor:
+    """x [..., smax] -> [..., k] for a rate k > smax: symbol j >= smax repeats symbol j - smax
+    (mod smax), so the most important (nested-first) symbols are the ones sent twice."""
+    return x[..., torch.arange(k, device=x.device) % smax]
+
+
+def chase_combine(y: torch.Tensor, noise_var: torch.Tensor, smax: int):
+    """Maximum-ratio combining of repeated symbols (the inverse of :func:`repeat_symbols`).
+
+    ``y`` [..., S] complex unbiased symbols and ``noise_var`` [..., S] their noise variances (``inf``
+    for symbols not received); S >= smax. Returns ``(y [..., smax], noise_var [..., smax])`` with
+    y = sum(y_i / v_i) / sum(1 / v_i) and noise_var = 1 / sum(1 / v_i) over the copies of each
+    symbol (``inf`` and y = 0 where no copy arrived). Source: maximum-ratio combining of unbiased
+    estimates (Brennan 1959; chase combining, Chase 1985)."""
+    s = y.shape[-1]
+    if s <= smax:
+        return y, noise_var
+    idx = torch.arange(s, device=y.device) % smax
+    prec = torch.where(torch.isfinite(noise_var) & (noise_var > 0), 1.0 / noise_var.clamp_min(1e-12),
+                       torch.zeros_like(noise_var))
+    shape = (*y.shape[:-1], smax)
+    num = torch.zeros(shape, dtype=y.dtype, device=y.device).index_add_(-1, idx, y * prec.to(y.dtype))
+    den = torch.zeros(shape, dtype=prec.dtype, device=y.device).index_add_(-1, idx, prec)
+    ok = den > 0
+    y_c = torch.where(ok, num / den.clamp_min(1e-30).to(y.dtype), torch.zeros_like(num))
+    nv_c = torch.where(ok, 1.0 / den.clamp_min(1e-30), torch.full_like(den, float("inf")))
+    return y_c, nv_c
 
 
 class CodecNet(nn.Module):
@@ -187,6 +221,11 @@ class CodecNet(nn.Module):
         return self.decode(y, reliability(nv) * sent, pad, snr_rx)
 
 
+def _table_key(table: dict, snr: float) -> str:
+    """The key of ``table`` (str SNR in dB, as JSON stores it) equal to ``snr``."""
+    return min(table, key=lambda key: abs(float(key) - snr))
+
+
 def _check_snr(snr_db, n: int) -> torch.Tensor:
     """Scalar or per-item SNR in dB -> float32 tensor [n], rejecting NaN/inf and wrong lengths."""
     arr = np.asarray(snr_db, dtype=np.float64).reshape(-1)
@@ -210,7 +249,7 @@ class SemanticCodec:
 
     ``rate_policy``: ``{"snr_db": [ascending grid], "symbols_per_token": [k per grid point], ...}``;
     at SNR ``s`` the transmitter uses the ``k`` of the largest grid point <= ``s`` (below the grid:
-    the largest rate). ``None``: always ``config.symbols_per_token``.
+    the lowest grid point's). Rates above ``max_symbols_per_token`` repeat symbols (:data:`REPEAT_FACTORS`). ``None``: always ``config.symbols_per_token``.
     """
 
     def __init__(self, net: CodecNet, tokenizer, device: str | torch.device = "cpu",
@@ -239,8 +278,11 @@ class SemanticCodec:
 
     @property
     def rates(self) -> tuple[int, ...]:
-        """Symbols per token the transmitter may choose (nested: each a prefix of the next)."""
-        return self.net.cfg.rates
+        """Symbols per token the transmitter may choose: the trained (nested) rates, then the
+        repetition rates above ``max_symbols_per_token`` (:data:`REPEAT_FACTORS`, chase-combined)."""
+        smax = self.net.cfg.max_symbols_per_token
+        extra = tuple(int(f * smax) for f in REPEAT_FACTORS if f * smax == int(f * smax) and int(f * smax) > smax)
+        return self.net.cfg.rates + extra
 
     @property
     def snr_range(self) -> tuple[float, float]:
@@ -266,15 +308,29 @@ class SemanticCodec:
             raise ValueError(f"rate policy uses {bad}, not in the codec's rates {self.rates}")
         self.rate_policy = {**policy, "snr_db": grid, "symbols_per_token": ks}
 
-    def rate_for(self, snr_db: float) -> int:
-        """Symbols per token for a transmitter that assumes ``snr_db`` (Es/N0, dB)."""
+    def rate_for(self, snr_db: float, price: float = 0.0) -> int:
+        """Symbols per token for a transmitter that assumes ``snr_db`` (Es/N0, dB).
+
+        ``price`` 0 (default): the policy's quality curve (the smallest rate reaching its target,
+        else the best quality; see :func:`.rate_policy.build_policy`). ``price`` > 0, in BLEU-1 per
+        symbol per token: the rate maximising ``BLEU-1(snr, k) - price * k`` on the policy's
+        measured table (a rate-distortion Lagrangian: a symbol must buy at least ``price`` BLEU-1),
+        at the table's largest SNR <= ``snr_db`` (its smallest below the grid). Raises ValueError on
+        a non-finite SNR or a negative price."""
         if self.rate_policy is None:
             return self.symbols_per_token
         snr = float(snr_db)
         if not math.isfinite(snr):
             raise ValueError(f"SNR must be a finite dB value, got {snr_db}")
+        if not (math.isfinite(price) and price >= 0):
+            raise ValueError(f"rate price must be a finite number >= 0 (BLEU-1 per symbol per token), got {price}")
         i = int(np.searchsorted(self.rate_policy["snr_db"], snr, side="right")) - 1
-        return max(self.rates) if i < 0 else self.rate_policy["symbols_per_token"][i]
+        table = self.rate_policy.get("table")
+        if price > 0 and table:
+            row = table[_table_key(table, self.rate_policy["snr_db"][max(i, 0)])]
+            ks = [int(k) for k in row if int(k) in self.rates]
+            return max(ks, key=lambda k: (row[str(k)]["bleu1"] - price * k, -k))
+        return self.rate_policy["symbols_per_token"][max(i, 0)]
 
     def mode_for(self, symbols_per_token: int) -> int:
         """The header's analog mode nibble for a rate: 1 + its index in ``rates`` (0 = default)."""
@@ -362,9 +418,16 @@ class SemanticCodec:
         snr = _check_snr(snr_db, len(seqs))
         ks = self._rates(symbols_per_token, snr)
         ids, pad = self._batch(seqs)
-        x = self.net.encode(ids, pad, snr.to(self.device), torch.as_tensor(ks, device=self.device))
-        x = x.cpu().numpy().astype(np.complex64)
-        return [x[i, : len(q), : ks[i]].reshape(-1).copy() for i, q in enumerate(seqs)]
+        smax = self.config.max_symbols_per_token
+        x = self.net.encode(ids, pad, snr.to(self.device), torch.as_tensor([min(k, smax) for k in ks], device=self.device))
+        out = []
+        for i, q in enumerate(seqs):
+            xi = x[i, : len(q), : ks[i]]
+            if ks[i] > smax:  # repetition rate: the first k - S_max symbols again, frame power back to 1
+                xi = repeat_symbols(xi, ks[i], smax)
+                xi = xi / torch.sqrt((xi.abs() ** 2).mean())
+            out.append(xi.cpu().numpy().astype(np.complex64).reshape(-1).copy())
+        return out
 
     @torch.no_grad()
     def decode_symbols(self, symbols: list[np.ndarray], snr_db, noise_var=None, symbols_per_token=None,
@@ -420,8 +483,12 @@ class SemanticCodec:
         pad = torch.ones(len(arrays), t, dtype=torch.bool)
         for i, ((a, nv), k) in enumerate(zip(arrays, ks)):
             n = a.size // k
-            y[i, :n, :k] = a.reshape(n, k)
-            w[i, :n, :k] = (1.0 / (1.0 + nv)).reshape(n, k)
+            a, nv = a.reshape(n, k), nv.reshape(n, k)
+            if k > smax:  # repetition rate: maximum-ratio combine the copies
+                yc, nvc = chase_combine(torch.from_numpy(a), torch.from_numpy(nv), smax)
+                a, nv, k = yc.numpy(), nvc.numpy(), smax
+            y[i, :n, :k] = a
+            w[i, :n, :k] = 1.0 / (1.0 + nv)
             pad[i, :n] = False
         logits = self.net.decode(torch.from_numpy(y).to(self.device), torch.from_numpy(w).to(self.device),
                                  pad.to(self.device), snr.to(self.device))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .codec import SemanticCodec, reliability
+from .codec import SemanticCodec, chase_combine, reliability, repeat_symbols
 from .metrics import bleu, keyword_accuracy
 from .symbol_channels import symbol_channel
 
@@ -35,14 +35,22 @@ def simulate(codec: SemanticCodec, texts: list[str], snr_db: float, rate: int, k
         b = ids.shape[0]
         snr = torch.full((b,), float(snr_db))
         tx = snr if tx_snr_db is None else torch.full((b,), float(tx_snr_db))
-        k = torch.full((b,), int(rate))
+        smax = net.cfg.max_symbols_per_token
+        k = torch.full((b,), min(int(rate), smax))
         x = net.encode(ids, pad, tx, k)
         sent = net.sent_mask(pad, k)
+        if rate > smax:  # repetition rate (SemanticCodec.rates): the copies ride the channel too
+            x = repeat_symbols(x, int(rate), smax)
+            x = x / torch.sqrt((x.abs() ** 2).sum((1, 2)) / (~pad).sum(1).clamp_min(1) / rate)[:, None, None]
+            sent = (~pad)[..., None].expand(-1, -1, int(rate))
         y, nv, snr_rx = symbol_channel(x, sent, snr, kind, gen)
         if rx_snr_db is not None:  # the receiver is told another SNR: scale its noise estimates
             lie = 10 ** ((snr_rx - float(rx_snr_db)) / 10).reshape(b, 1, 1)
             nv = nv * lie
             snr_rx = torch.full((b,), float(rx_snr_db))
+        if rate > smax:
+            y, nv = chase_combine(y, torch.where(sent, nv, torch.full_like(nv, float("inf"))), smax)
+            sent = net.sent_mask(pad, smax)
         logits = net.decode(y, reliability(nv) * sent, pad, snr_rx)
         ids_hat = logits.argmax(-1)
         out += [codec.tokenizer.decode(ids_hat[j][~pad[j]].tolist()) for j in range(b)]

@@ -368,7 +368,7 @@ def main(args) -> int:
     if args.rarity_alpha > 0:
         weights = rarity_weights([q for c in corpora.values() for q in c], codec.config.vocab_size,
                                  args.rarity_alpha).to(device)
-    train_rates = np.asarray([r for r in codec.rates], dtype=np.int64)
+    train_rates = np.asarray([r for r in codec.config.rates], dtype=np.int64)  # trained (not repetition) rates
     keep_at = {int(v) for v in args.keep_at.split(",") if v.strip()}
     eval_texts = {t: load_task(t, "test", args.data)[:200] for t in tasks}
     log = (out / "train_log.jsonl").open("a") if ddp.is_main else None

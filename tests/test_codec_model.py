@@ -266,3 +266,50 @@ def test_rate_policy_and_header_mode(codec, tmp_path):
     assert again.rate_policy["symbols_per_token"] == [16, 8, 3]
     with pytest.raises(ValueError, match="rates"):
         c.set_rate_policy({"snr_db": [0.0], "symbols_per_token": [5]})
+
+
+def test_repetition_rates_are_chase_combined(codec):
+    from vlmcsc.model.codec import chase_combine
+
+    smax = codec.config.max_symbols_per_token
+    assert codec.rates[-2:] == (smax * 3 // 2, 2 * smax)
+    # maximum-ratio combining: precision-weighted mean, precisions add; a lost copy counts nothing
+    y = torch.tensor([[1.0 + 0j, 2.0 + 0j, 3.0 + 0j]], dtype=torch.complex64)
+    nv = torch.tensor([[1.0, 3.0, float("inf")]])
+    yc, nvc = chase_combine(y, nv, 2)  # symbol 0 sent twice (copies 0 and 2), symbol 1 once
+    np.testing.assert_allclose(yc.numpy(), [[1.0, 2.0]], rtol=1e-6)
+    np.testing.assert_allclose(nvc.numpy(), [[1.0, 3.0]], rtol=1e-6)
+    yc, nvc = chase_combine(torch.tensor([[1.0 + 0j, 3.0 + 0j]]), torch.tensor([[1.0, 1.0]]), 1)
+    assert complex(yc[0, 0]) == pytest.approx(2.0) and float(nvc[0, 0]) == pytest.approx(0.5)
+    # through the API: a 2*smax frame carries each token's symbols twice, at unit power, and
+    # decodes exactly as the combined smax-symbol frame with half the noise variance
+    text = ["a dog runs across the green grass ."]
+    x32 = codec.encode_text(text, 0.0, symbols_per_token=2 * smax)[0]
+    n_tok = len(codec.tokenize(text)[0])
+    assert x32.shape == (n_tok * 2 * smax,) and np.mean(np.abs(x32) ** 2) == pytest.approx(1.0, abs=1e-5)
+    t = x32.reshape(n_tok, 2 * smax)
+    np.testing.assert_allclose(t[:, :smax], t[:, smax:], rtol=1e-6)
+    rng = np.random.default_rng(0)
+    noisy = x32 + 0.3 * (rng.standard_normal(x32.size) + 1j * rng.standard_normal(x32.size)).astype(np.complex64)
+    nv = np.full(x32.size, 0.18, np.float32)
+    a = codec.decode_symbols([noisy], 5.0, noise_var=[nv], symbols_per_token=2 * smax)
+    r = noisy.reshape(n_tok, 2, smax).mean(1).reshape(-1)
+    b = codec.decode_symbols([r], 5.0, noise_var=[np.full(r.size, 0.09, np.float32)], symbols_per_token=smax)
+    assert a == b
+
+
+def test_rate_price_picks_the_lagrangian_rate(codec):
+    import copy
+
+    c = copy.copy(codec)
+    # BLEU-1 per (SNR, rate): at 0 dB every extra symbol buys a lot, at 10 dB almost nothing
+    table = {"0.0": {"4": {"bleu1": 0.30}, "8": {"bleu1": 0.50}, "16": {"bleu1": 0.70}},
+             "10.0": {"4": {"bleu1": 0.93}, "8": {"bleu1": 0.95}, "16": {"bleu1": 0.96}}}
+    c.set_rate_policy({"snr_db": [0.0, 10.0], "symbols_per_token": [16, 8], "table": table})
+    assert c.rate_for(12.0) == 8 and c.rate_for(0.0) == 16  # price 0: the quality curve
+    assert c.rate_for(12.0, price=0.006) == 4  # 0.005 BLEU-1 per extra symbol: not worth 0.006
+    assert c.rate_for(2.0, price=0.006) == 16  # 0.025 BLEU-1 per extra symbol: worth it
+    assert c.rate_for(2.0, price=0.06) == 4
+    assert c.rate_for(-3.0, price=0.006) == 16  # below the grid: its lowest SNR's row
+    with pytest.raises(ValueError, match="price"):
+        c.rate_for(5.0, price=-0.1)

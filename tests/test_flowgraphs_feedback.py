@@ -15,7 +15,9 @@ class _Codec:
     rates = (2, 3, 4, 6, 8, 12, 16)
     snr_range = (-2.0, 20.0)
 
-    def rate_for(self, snr):
+    def rate_for(self, snr, price=0.0):
+        if price > 0:  # a stand-in for the policy table's Lagrangian: fewer symbols when priced
+            return 4 if snr < 10 else 2
         return 16 if snr < 3 else 8 if snr < 10 else 3
 
 
@@ -79,3 +81,10 @@ def test_zmq_feedback_link_and_tx_options():
     with pytest.raises(ValueError, match="exclude"):
         open_tx_feedback(addr, _Codec(), rate=8)
     assert open_tx_feedback(None, _Codec(), rate=None).choose(7.0) == (7.0, None)
+
+
+def test_rate_price_makes_the_policy_spend_fewer_symbols():
+    pol = RatePolicyFeedback(_Codec(), price=0.01)
+    assert pol.choose(9.0, now=0.0) == (9.0, 4)
+    with pytest.raises(ValueError, match="rate-price"):
+        RatePolicyFeedback(_Codec(), price=-1.0)
