@@ -120,6 +120,16 @@ def frames_per_second(codec, scorer, frames, captions):
     return frames / (time.perf_counter() - t0), row
 
 
+def _effective_price(args) -> float:
+    """The closed loop's rate price: ``--loop-rate-price`` or the checkpoint's calibrated one."""
+    if args.loop_rate_price is not None:
+        return float(args.loop_rate_price)
+    from vlmcsc.model.codec import WEIGHTS_DIR
+
+    meta = json.loads((Path(args.checkpoint or WEIGHTS_DIR) / "config.json").read_text())
+    return float(((meta.get("rate_policy") or {}).get("closed_loop") or {}).get("price", 0.0))
+
+
 def closed_loop(args) -> dict:
     """Closed loop (rx reports SNR/losses over ZeroMQ, tx picks NAM SNR and rate) vs open loop (fixed
     8 symbols/token, NAM at the configured SNR) in two ``vlmcsc air`` rehearsals on ``tdl`` with the
@@ -136,7 +146,7 @@ def closed_loop(args) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             r = rehearse(frames=frames, snr_db=args.loop_configured_snr, channel="tdl", seed=9, workdir=tmp,
                          checkpoint=args.checkpoint, timeout=900, snr_schedule=schedule,
-                         **closed_loop_args(closed, rate, args.loop_interval, args.loop_rate_price if closed else 0.0))
+                         **closed_loop_args(closed, rate, args.loop_interval, args.loop_rate_price if closed else None))
             recs = [x for x in read_jsonl(r["log"]) if x.get("type") == "frame"]
         bleu = sum(x["bleu1"] for x in recs if x.get("bleu1") is not None) / frames
         kw = keyword_accuracy([x["sent"] for x in recs], [x["received"] for x in recs]) if recs else 0.0
@@ -154,7 +164,7 @@ def closed_loop(args) -> dict:
                                  "open_loop": out["open"]["keyword_accuracy_received"]},
             "closed_loop_detail": {"frames": frames, "schedule": schedule, "channel": "tdl",
                                    "configured_snr_db": args.loop_configured_snr, "interval_s": args.loop_interval,
-                                   "rate_price": args.loop_rate_price,
+                                   "rate_price": _effective_price(args),
                                    **out}}
 
 
@@ -178,8 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--loop-configured-snr", type=float, default=9.0,
                         help="the SNR the transmitter is configured with (open loop; closed loop before feedback)")
     parser.add_argument("--loop-interval", type=float, default=0.05, help="tx pause between frames, s")
-    parser.add_argument("--loop-rate-price", type=float, default=0.01,
-                        help="the closed loop's --rate-price: BLEU-1 a symbol per token must buy (0 = quality curve)")
+    parser.add_argument("--loop-rate-price", type=float, default=None,
+                        help="the closed loop's --rate-price (default: the checkpoint's calibrated price; 0 = quality curve)")
     args = parser.parse_args(argv)
     if args.closed_loop_only:
         result = closed_loop(args)

@@ -224,7 +224,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--closed-loop", action="store_true",
                         help="with --rehearse: rx reports SNR/losses to tx over ZeroMQ (--feedback)")
     parser.add_argument("--symbols-per-token", type=int, metavar="K", help="with --rehearse: tx sends K symbols per token")
-    parser.add_argument("--rate-price", type=float, default=0.0, metavar="P",
+    parser.add_argument("--rate-price", type=float, default=None, metavar="P",
                         help="with --closed-loop: BLEU-1 a symbol per token must buy (vlmcsc tx --rate-price)")
     parser.add_argument("--interval", type=float, default=0.0, help="with --rehearse: tx pause between frames, s")
 

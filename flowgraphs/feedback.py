@@ -88,14 +88,19 @@ class RatePolicyFeedback:
     :param recover_db: back-off removed per good report, dB
     :param stale_s: fall back to the configured SNR when no report arrived for this long
     :param price: BLEU-1 a symbol per token must buy (``SemanticCodec.rate_for``): 0 follows the
-        checkpoint's quality curve; > 0 trades quality for channel uses (``vlmcsc tx --rate-price``)
+        checkpoint's quality curve; > 0 trades quality for channel uses (``vlmcsc tx --rate-price``);
+        ``None``: the price the checkpoint's policy calibrated for the closed loop
+        (``rate_policy["closed_loop"]["price"]``, see :func:`vlmcsc.model.rate_policy.price_for_budget`), else 0
     """
 
     def __init__(self, codec, window: int = 16, percentile: float = 20.0, loss_step_db: float = 3.0,
                  max_backoff_db: float = 12.0, recover_db: float = 0.5, stale_s: float = 30.0,
-                 price: float = 0.0) -> None:
+                 price: float | None = None) -> None:
         if window < 1 or not 0 <= percentile <= 100:
             raise ValueError(f"window must be >= 1 and percentile in 0..100, got {window}, {percentile}")
+        if price is None:
+            policy = getattr(codec, "rate_policy", None) or {}
+            price = float((policy.get("closed_loop") or {}).get("price", 0.0))
         if not (math.isfinite(price) and price >= 0):
             raise ValueError(f"--rate-price must be >= 0 (BLEU-1 per symbol per token), got {price}")
         self.codec = codec
@@ -254,7 +259,7 @@ class _OpenLoop:
 
 
 class _ClosedLoop:
-    def __init__(self, address: str, codec, price: float = 0.0) -> None:
+    def __init__(self, address: str, codec, price: float | None = None) -> None:
         self.policy = RatePolicyFeedback(codec, price=price)
         self.rx = FeedbackReceiver(address, self.policy)
 
@@ -266,7 +271,7 @@ class _ClosedLoop:
         self.rx.close()
 
 
-def open_tx_feedback(address: str | None, codec, rate: int | None = None, price: float = 0.0):
+def open_tx_feedback(address: str | None, codec, rate: int | None = None, price: float | None = None):
     """What ``vlmcsc tx`` asks per frame: ``.choose(configured_snr_db) -> (nam_snr_db, rate)``.
 
     ``address`` None: open loop (configured SNR; ``rate`` or the checkpoint's policy). Else a
@@ -282,7 +287,8 @@ def open_tx_feedback(address: str | None, codec, rate: int | None = None, price:
     return _ClosedLoop(address, codec, price)
 
 
-def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float = 0.0, price: float = 0.0) -> dict:
+def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float = 0.0,
+                     price: float | None = None) -> dict:
     """``rehearse`` keyword arguments for a closed-loop (or fixed-rate) rehearsal: a free local port
     for the feedback link, passed as ``--feedback`` to both child processes."""
     extra_tx: list[str] = []
@@ -293,7 +299,7 @@ def closed_loop_args(closed_loop: bool, rate: int | None = None, interval: float
         addr = f"tcp://127.0.0.1:{free_port()}"
         extra_tx += ["--feedback", addr]
         extra_rx += ["--feedback", addr]
-        if price:
+        if price is not None:
             extra_tx += ["--rate-price", str(float(price))]
     if rate is not None:
         extra_tx += ["--symbols-per-token", str(int(rate))]

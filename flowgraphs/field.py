@@ -61,9 +61,10 @@ def add_tx_arguments(parser) -> None:
                              "NAM SNR and rate from them (see flowgraphs/feedback.py)")
     parser.add_argument("--symbols-per-token", type=int, metavar="K",
                         help="fixed symbols per token (default: the checkpoint's rate policy at the SNR)")
-    parser.add_argument("--rate-price", type=float, default=0.0, metavar="P",
-                        help="with --feedback: BLEU-1 one symbol per token must buy (0 = the checkpoint's "
-                             "quality curve; e.g. 0.01 trades a little quality for far fewer channel uses)")
+    parser.add_argument("--rate-price", type=float, default=None, metavar="P",
+                        help="with --feedback: BLEU-1 one symbol per token must buy (default: the price the "
+                             "checkpoint calibrated for 0.6x the channel uses of 8 symbols/token; 0 = its "
+                             "quality curve)")
 
 
 def main_tx(args) -> int:
@@ -87,7 +88,7 @@ def main_tx(args) -> int:
         ltx = LinkTransmitter(codec, cfg, profile.codec.system, profile.codec.digital_modulation)
         radio = open_radio(profile, for_tx=True, cfg=cfg)
         fb = open_tx_feedback(getattr(args, "feedback", None), codec, getattr(args, "symbols_per_token", None),
-                              getattr(args, "rate_price", 0.0))
+                              getattr(args, "rate_price", None))
     except (ProfileError, RadioError, ValueError, FileNotFoundError) as exc:
         print(f"vlmcsc tx: {exc}", file=sys.stderr)
         return 2

@@ -95,6 +95,38 @@ def build_policy(table: dict, target_bleu1: float = 0.95, target_keyword: float 
             "target": {"bleu1": target_bleu1, "keyword_accuracy": target_keyword, "tolerance": tolerance}}
 
 
+def price_for_budget(table: dict, snrs, reference_rate: int = 8, budget: float = 0.6,
+                     prices=None) -> dict:
+    """Calibrate the closed loop's rate price (see ``SemanticCodec.rate_for``) on a measured table.
+
+    The smallest price (BLEU-1 per symbol per token, from ``prices``, default 0.000..0.100 in steps
+    of 0.0025) whose Lagrangian rates, averaged over the SNRs ``snrs`` (each the table row at or
+    below it), use at most ``budget`` x ``reference_rate`` symbols per token: the best quality the
+    table predicts within that channel-use budget. Returns ``{"price", "mean_rate", "bleu1",
+    "reference_bleu1", "budget", "reference_rate", "snr_db"}`` (table-predicted means over ``snrs``).
+    """
+    grid = sorted(float(s) for s in table)
+    key = {float(s): s for s in table}
+    rows = [table[key[max([g for g in grid if g <= s] or [grid[0]])]] for s in snrs]
+    prices = np.arange(0.0, 0.1001, 0.0025) if prices is None else prices
+
+    def pick(row, price):
+        ks = sorted(int(k) for k in row)
+        return max(ks, key=lambda k: (row[str(k)]["bleu1"] - price * k, -k))
+
+    ref = float(np.mean([r[str(reference_rate)]["bleu1"] for r in rows]))
+    best = None
+    for price in prices:
+        ks = [pick(r, price) for r in rows]
+        got = {"price": round(float(price), 4), "mean_rate": round(float(np.mean(ks)), 3),
+               "bleu1": round(float(np.mean([r[str(k)]["bleu1"] for r, k in zip(rows, ks)])), 4)}
+        best = got
+        if got["mean_rate"] <= budget * reference_rate:
+            break
+    return {**best, "reference_bleu1": round(ref, 4), "budget": budget, "reference_rate": reference_rate,
+            "snr_db": [float(s) for s in snrs]}
+
+
 def main(argv=None) -> int:
     """``python -m vlmcsc.model.rate_policy SRC DST``: measure the rate table of checkpoint SRC on
     Flickr8k dev captions (AWGN), build the policy and write SRC + policy to DST (float16)."""
@@ -113,6 +145,10 @@ def main(argv=None) -> int:
     p.add_argument("--target-bleu1", type=float, default=0.95)
     p.add_argument("--target-keyword", type=float, default=0.9)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--budget", type=float, default=0.6,
+                   help="closed-loop channel-use budget, x the uses of 8 symbols/token (calibrates the rate price)")
+    p.add_argument("--budget-snr-min", type=float, default=0.0)
+    p.add_argument("--budget-snr-max", type=float, default=18.0)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     codec = SemanticCodec.from_pretrained(a.src)
@@ -123,6 +159,10 @@ def main(argv=None) -> int:
     policy["measured_on"] = f"{len(texts)} Flickr8k dev captions, AWGN, receiver-estimated noise variance"
     policy["table"] = {str(s): {str(k): {m: round(v, 4) for m, v in r.items()} for k, r in row.items()}
                        for s, row in table.items()}
+    # the closed loop's default rate price: the best table-predicted BLEU-1 over 0..18 dB within
+    # 0.6 x the channel uses of a fixed 8 symbols per token (issue 14's closed-loop budget)
+    policy["closed_loop"] = price_for_budget(policy["table"], np.arange(a.budget_snr_min, a.budget_snr_max + 0.01, 1.0),
+                                             reference_rate=8, budget=a.budget)
     codec.set_rate_policy(policy)
     meta = json.loads((Path(a.src) / "config.json").read_text())
     extra = {k: v for k, v in meta.items() if k not in ("model", "weights_dtype", "rate_policy", "format_version")}
@@ -132,6 +172,9 @@ def main(argv=None) -> int:
     for s, k in zip(policy["snr_db"], policy["symbols_per_token"]):
         row = table[s][k]
         print(f"{s:6.1f} dB -> {k:2d} symbols/token  BLEU-1 {row['bleu1']:.3f}  keyword {row['keyword_accuracy']:.3f}")
+    cl = policy["closed_loop"]
+    print(f"closed-loop rate price {cl['price']}: mean {cl['mean_rate']} symbols/token over {a.budget_snr_min:g}.."
+          f"{a.budget_snr_max:g} dB, table BLEU-1 {cl['bleu1']} (8 symbols/token: {cl['reference_bleu1']})")
     return 0
 
 

@@ -313,3 +313,19 @@ def test_rate_price_picks_the_lagrangian_rate(codec):
     assert c.rate_for(-3.0, price=0.006) == 16  # below the grid: its lowest SNR's row
     with pytest.raises(ValueError, match="price"):
         c.rate_for(5.0, price=-0.1)
+
+
+def test_closed_loop_price_calibration_meets_the_channel_use_budget():
+    from vlmcsc.model.rate_policy import price_for_budget
+
+    # a made-up table: every SNR, BLEU-1 rises with the rate and saturates earlier at high SNR
+    table = {}
+    for s in range(0, 20, 2):
+        table[f"{float(s)}"] = {str(k): {"bleu1": 1.0 - 0.9 * np.exp(-k * (1 + s) / 12.0)} for k in (2, 4, 8, 16)}
+    cal = price_for_budget(table, np.arange(0, 19, 1.0), reference_rate=8, budget=0.6)
+    assert cal["mean_rate"] <= 0.6 * 8
+    # the smallest such price: one grid step cheaper overspends
+    cheaper = price_for_budget(table, np.arange(0, 19, 1.0), reference_rate=8, budget=0.6,
+                               prices=[max(0.0, cal["price"] - 0.0025)])
+    assert cal["price"] == 0.0 or cheaper["mean_rate"] > 0.6 * 8
+    assert 0 < cal["bleu1"] < 1 and cal["reference_bleu1"] > 0

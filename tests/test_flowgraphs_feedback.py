@@ -88,3 +88,11 @@ def test_rate_price_makes_the_policy_spend_fewer_symbols():
     assert pol.choose(9.0, now=0.0) == (9.0, 4)
     with pytest.raises(ValueError, match="rate-price"):
         RatePolicyFeedback(_Codec(), price=-1.0)
+
+
+def test_default_price_comes_from_the_checkpoint_policy():
+    c = _Codec()
+    c.rate_policy = {"closed_loop": {"price": 0.02}}
+    assert RatePolicyFeedback(c).price == 0.02
+    assert RatePolicyFeedback(c, price=0.0).price == 0.0  # --rate-price 0: the quality curve
+    assert RatePolicyFeedback(_Codec()).price == 0.0  # a policy without calibration
