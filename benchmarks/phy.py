@@ -612,6 +612,8 @@ def main(argv: list[str] | None = None) -> int:
         "detect_prob_snr0", "false_alarms_per_hour_noise", "cfo_rmse_subcarriers_snr10", "cfo_rmse_over_crb",
         "snr_est_bias_db", "snr_est_rmse_db", "boundary_frames_lost",
         "rx_msps_noise_cpu", "rx_msps_frames_cpu", "rx_msps_frames_digital_qpsk_cpu", "vs_gnuradio_frames_ratio",
+        "vs_gnuradio_frames_per_cpu_ratio", "ours_msps_cpu", "gnuradio_msps_cpu", "ours_frames_found",
+        "gnuradio_frames_found",
         "dc_offset_frames_ok", "weak_tone_frames_ok", "sparse_alloc_frames_ok", "snr_est_max_db_iq_imbalance",
         "tdl_frames_found_m3db", "tdl_frames_found_0db", "awgn_frames_found_m3db",
     ]
@@ -622,6 +624,10 @@ def main(argv: list[str] | None = None) -> int:
         vs = "n/a" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
         gs = f"{goal[0]}{goal[1]}" if goal else ""
         print(f"{k:32s} {vs:>12s}  {gs:>8s}  {theory.get(k, '')}")
+    if "vs_gnuradio_skipped" in results:
+        print(results["vs_gnuradio_skipped"])
+    elif "vs_gnuradio_stream" in results:
+        print(f"vs GNU Radio: {results['vs_gnuradio_stream']}")
     for k, v in results.items():
         if k.endswith("_exception"):
             print(f"ERROR {k}: {v}", file=sys.stderr)
