@@ -342,9 +342,9 @@ def bench_gnuradio(cfg: OfdmConfig, quick: bool, python: str | None = None, fram
     /usr/bin/python3), so ``benchmarks/gnuradio_ofdm_rx.py`` runs there in a subprocess; where it is
     absent the result is ``{"vs_gnuradio_skipped": <why>}``.
 
-    What "the same stream" means: ``frames`` frames back to back, each carrying the same payload,
-    960 QPSK symbols (1920 bits) on 960 data resource elements = 20 OFDM symbols of 48 data
-    subcarriers: ours as 960-symbol analog frames (as in ``rx_msps_frames``), GNU Radio's as
+    What "the same stream" means: ``frames`` frames back to back, each carrying a payload of the
+    same size, 960 QPSK symbols (1920 random bits) on 960 data resource elements = 20 OFDM symbols
+    of 48 data subcarriers: ours as 960-symbol analog frames (as in ``rx_msps_frames``), GNU Radio's as
     ``ofdm_tx`` packets of 236 bytes + CRC-32 with ``bps_payload=2`` (QPSK) and its defaults
     otherwise (64-FFT, CP 16, 802.11a carriers). Both streams are scaled to the same energy per
     data resource element and impaired by a ``ChannelSimulator`` with the same parameters and
