@@ -401,7 +401,7 @@ class SemanticCodec:
         return ids.to(self.device), pad.to(self.device)
 
     # -- the interface ------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def encode_text(self, texts: list[str], snr_db, on_unknown: str = "replace",
                     symbols_per_token=None) -> list[np.ndarray]:
         """Texts -> list of complex64 [n_tokens_i * k_i] (token-major: token 0's k symbols first),
@@ -429,7 +429,7 @@ class SemanticCodec:
             out.append(xi.cpu().numpy().astype(np.complex64).reshape(-1).copy())
         return out
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decode_symbols(self, symbols: list[np.ndarray], snr_db, noise_var=None, symbols_per_token=None,
                        equalizer: str = "zf") -> list[str]:
         """Equalised received symbols (one complex array per frame) -> texts.

@@ -17,7 +17,7 @@ from .metrics import bleu, keyword_accuracy
 from .symbol_channels import symbol_channel
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def simulate(codec: SemanticCodec, texts: list[str], snr_db: float, rate: int, kind: str = "awgn",
              seed: int = 0, rx_snr_db: float | None = None, tx_snr_db: float | None = None,
              batch_size: int = 256) -> list[str]:
