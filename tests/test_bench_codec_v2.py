@@ -22,7 +22,7 @@ def test_codec_v2_quick_benchmark(tmp_path):
     subprocess.run(cmd, check=True, timeout=600, capture_output=True)
     res = json.loads(out.read_text())
     for key in ("symbols_per_token_chosen", "bleu1_adaptive_awgn", "keyword_accuracy", "channel_uses_per_caption",
-                "bleu1_fixed8_awgn", "nam_mismatch_loss_bleu1", "nam_ablation_gain_bleu1"):
+                "bleu1_fixed8_awgn", "nam_mismatch_loss_bleu1", "nam_ablation_gain_bleu1", "encode_decode_ms_cpu"):
         assert key in res, key
     k = res["symbols_per_token_chosen"]
     assert k["15.0"] <= k["0.0"]  # the policy never sends more symbols at a higher SNR
