@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 from scipy.special import gammainccinv
@@ -27,10 +28,12 @@ from . import fec
 from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, layout, refine_noise
+from . import _kernels
+from .estimation import (ChannelEstimate, SymbolAxes, equalize, equalize_compiled, estimate_channel,
+                         estimate_channel_compiled, layout, refine_noise)
 from .frame import Frame, Header
 from .frontend import FrontEndCorrection
-from .integrity import payload_intact
+from .integrity import payload_intact, payload_intact_compiled
 from .modulation import bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
 from .sync import SyncResult, detection_metric, synchronize
@@ -74,6 +77,10 @@ class StreamingReceiver:
         max_sfo_ppm: largest sampling-frequency offset the pilot tracking follows (0 = off).
         keep_sync_log: record every verified preamble (start, SNR and CFO estimates), header
             decoded or not, in ``sync_log`` (a list of dicts; for diagnostics and benchmarks).
+        backend: "numba" (compiled per-frame stages: channel estimate, equalisation + pilot
+            tracking, payload integrity; see :mod:`._kernels`) or "numpy" (the reference path);
+            default "numba" when numba imports. "numba" without numba falls back to "numpy" with
+            a ``RuntimeWarning``. Both give the same frames to float rounding.
 
     ``stats`` counts: samples, detections, sync_rejects, header_crc_fail, header_ok, frames_ok,
     payload_crc_fail, bad_samples (NaN, inf or |x| > 1e15, zeroed), and the frames dropped:
@@ -95,6 +102,7 @@ class StreamingReceiver:
         smooth_channel: bool = True,
         max_sfo_ppm: float = 200.0,
         keep_sync_log: bool = False,
+        backend: str | None = None,
     ) -> None:
         self.cfg = cfg or OfdmConfig()
         if not (isinstance(sample_rate, (int, float)) and math.isfinite(sample_rate) and sample_rate > 0):
@@ -111,6 +119,22 @@ class StreamingReceiver:
             timing_backoff = min(2, self.cfg.cp_len // 2)
         if not isinstance(timing_backoff, (int, np.integer)) or not 0 <= timing_backoff <= self.cfg.cp_len // 2:
             raise ValueError(f"timing_backoff must be 0..cp_len/2, got {timing_backoff!r}")
+        if backend not in (None, "numba", "numpy"):
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        if backend is None:
+            backend = "numba" if _kernels.AVAILABLE else "numpy"
+        elif backend == "numba" and not _kernels.AVAILABLE:
+            warnings.warn("numba is not installed: StreamingReceiver uses its numpy backend", RuntimeWarning, stacklevel=2)
+            backend = "numpy"
+        self.backend = backend
+        if backend == "numba":
+            self._estimate_channel = estimate_channel_compiled
+            self._equalize = equalize_compiled
+            self._payload_intact = payload_intact_compiled
+        else:
+            self._estimate_channel = estimate_channel
+            self._equalize = self._equalize_numpy
+            self._payload_intact = payload_intact
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -399,6 +423,10 @@ class StreamingReceiver:
         ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), fine_ph)
         return fft_ortho(win * ph)
 
+    def _equalize_numpy(self, y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, mode: str, max_sfo_ppm: float,
+                        axes: SymbolAxes):
+        return equalize(y, None, None, est, cfg, self._train, mode, max_sfo_ppm, axes=axes)
+
     def _sym_time(self, first: int, count: int) -> np.ndarray:
         cfg = self.cfg
         idx = np.arange(first, first + count)
@@ -417,13 +445,13 @@ class StreamingReceiver:
         w = -2 * np.pi * sync.cfo / n
         fine_ph = np.exp((1j * w) * self._fine)  # kept for the payload (same CFO)
         spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
-        est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
+        est = self._estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
         entry = None
         if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
             entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
                      "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
             self.sync_log.append(entry)
-        eq = equalize(spec[2:], None, None, est, cfg, self._train, "zf", max_sfo_ppm=0.0, axes=self._hdr_axes)
+        eq = self._equalize(spec[2:], est, cfg, "zf", 0.0, self._hdr_axes)
         m = cfg.header_modulation
         if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
             llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased_row, 1e-12)).astype(np.float32).ravel()
@@ -484,7 +512,7 @@ class StreamingReceiver:
             if len(self._payload_axes) > 32:
                 self._payload_axes.clear()
             axes = self._payload_axes[nsym] = SymbolAxes(np.arange(hs, hs + nsym), self._sym_time(hs, nsym), cfg, self._train)
-        eq = equalize(y, None, None, est, cfg, self._train, self.equalizer, self.max_sfo_ppm, axes=axes)
+        eq = self._equalize(y, est, cfg, self.equalizer, self.max_sfo_ppm, axes)
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
@@ -503,7 +531,7 @@ class StreamingReceiver:
             mode=header.mode,
         )
         if header.kind == "analog":
-            if not payload_intact(y, est.h.take(self._lay.ip), est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots):
+            if not self._payload_intact(y, est.h.take(self._lay.ip), est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots):
                 self.stats["analog_payload_invalid"] += 1
                 return None
             key = (nsym, header.length)

@@ -33,3 +33,113 @@ def test_without_the_compiler_the_numpy_path_gives_the_same_frames(monkeypatch):
     assert [f.payload for f in fast] == [f.payload for f in slow]
     assert all(np.allclose(a.symbols, b.symbols) for a, b in zip(fast, slow))
     assert sum(f.payload is not None for f in fast) >= 4
+
+
+# -- the compiled receiver stages (StreamingReceiver(backend="numba")) against the numpy path ----
+def _symbols(n, seed):
+    rng = np.random.default_rng(seed)
+    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)).astype(np.complex64)
+
+
+def _stream(cfg, ch, kind, n=6):
+    tx = FrameTransmitter(cfg)
+    parts = []
+    for i in range(n):
+        if kind == "analog":
+            f = tx.analog_frame(_symbols(300 + 97 * i, i), seq=i)
+        else:
+            f = tx.digital_frame(bytes(range(i, i + 50)), seq=i, modulation=kind)
+        parts += [ch.noise(400), ch.apply(f)]
+    parts.append(ch.noise(3000))
+    return np.concatenate(parts)
+
+
+def _channel(name, cfg):
+    if name == "tdl":
+        from vlmcsc.flowgraphs.channels import channel_kwargs
+
+        return ChannelSimulator(**channel_kwargs("tdl", 6.0, seed=9, cfg=cfg))
+    kw = {
+        "awgn": dict(snr_db=8),
+        "awgn_low": dict(snr_db=0),
+        "cfo_sfo": dict(snr_db=15, cfo_hz=37e3, sfo_ppm=60, timing_offset=0.4, phase_noise_hz=20),
+        "dc_iq": dict(snr_db=20, dc_offset=0.003, iq_amplitude_db=1.0, iq_phase_deg=3.0),
+        "multipath": dict(snr_db=12, rms_delay_s=1e-6, fading="block", cfo_hz=5e3),
+    }[name]
+    return ChannelSimulator(seed=4, **kw)
+
+
+def _decode(cfg, iq, backend, **kw):
+    rx = StreamingReceiver(cfg, backend=backend, **kw)
+    frames = []
+    for i in range(0, iq.size, 5000):
+        frames += rx.process(iq[i : i + 5000])
+    return frames, rx.stats
+
+
+@pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
+@pytest.mark.parametrize("channel, kind, fft_size, equalizer", [
+    ("awgn", "analog", 64, "mmse"),
+    ("awgn_low", "analog", 64, "zf"),
+    ("tdl", "analog", 64, "mmse"),
+    ("cfo_sfo", "analog", 64, "zf"),
+    ("dc_iq", "analog", 64, "mmse"),
+    ("multipath", "analog", 128, "mmse"),
+    ("tdl", "qpsk", 64, "mmse"),
+    ("multipath", "16qam", 64, "mmse"),
+    ("awgn", "qpsk", 16, "mmse"),
+])
+def test_compiled_stages_give_the_numpy_paths_frames(channel, kind, fft_size, equalizer):
+    cfg = OfdmConfig(fft_size=fft_size)
+    iq = _stream(cfg, _channel(channel, cfg), kind)
+    fast, fstats = _decode(cfg, iq, "numba", equalizer=equalizer)
+    ref, rstats = _decode(cfg, iq, "numpy", equalizer=equalizer)
+    assert fstats == rstats
+    assert [(f.seq, f.kind, f.start_sample, f.payload, f.mode) for f in fast] == \
+        [(f.seq, f.kind, f.start_sample, f.payload, f.mode) for f in ref]
+    assert len(ref) >= 3
+    for a, b in zip(fast, ref):
+        assert np.allclose(a.symbols, b.symbols, rtol=1e-4, atol=1e-5)
+        assert np.allclose(a.noise_var, b.noise_var, rtol=1e-4, atol=1e-9)
+        assert np.allclose(a.noise_per_subcarrier, b.noise_per_subcarrier, rtol=1e-4, atol=1e-12)
+        assert np.allclose(a.channel, b.channel, rtol=1e-4, atol=1e-6)
+        assert a.snr_db == pytest.approx(b.snr_db, abs=1e-6)
+        assert a.cfo_subcarriers == pytest.approx(b.cfo_subcarriers, abs=1e-9)
+        assert a.sfo_ppm == pytest.approx(b.sfo_ppm, abs=1e-4)
+        assert (a.evm_db is None) == (b.evm_db is None)
+        if a.evm_db is not None:
+            assert a.evm_db == pytest.approx(b.evm_db, abs=1e-6)
+
+
+def test_backend_numba_without_numba_warns_and_uses_numpy(monkeypatch):
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    assert StreamingReceiver(OfdmConfig()).backend == "numpy"  # the default: no second warning
+    with pytest.warns(RuntimeWarning, match="numba"):
+        rx = StreamingReceiver(OfdmConfig(), backend="numba")
+    assert rx.backend == "numpy"
+    with pytest.raises(ValueError, match="backend"):
+        StreamingReceiver(OfdmConfig(), backend="cuda")
+
+
+def test_a_python_without_numba_decodes_with_one_warning():
+    # numba made unimportable in a fresh interpreter: the PHY imports, warns once, decodes
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['numba'] = None\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import numpy as np\n"
+        "    from vlmcsc.phy import FrameTransmitter, OfdmConfig, StreamingReceiver, _kernels\n"
+        "    rx = StreamingReceiver(OfdmConfig())\n"
+        "    iq = np.concatenate([np.zeros(500, np.complex64), FrameTransmitter(OfdmConfig()).digital_frame(b'hi', seq=5),"
+        " np.zeros(3000, np.complex64)])\n"
+        "    frames = rx.process(iq)\n"
+        "print(_kernels.AVAILABLE, rx.backend, [f.payload for f in frames],"
+        " sum('numba' in str(x.message) for x in w))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "numpy", "[b'hi']", "1"]
