@@ -362,3 +362,248 @@ if AVAILABLE:
             if length > s_n:
                 return True
         return True
+
+
+def fft_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tables of :func:`_fft_rows_nb` for an ``n``-point FFT (power of two): int64 [n] bit-reversed
+    indices and complex128 [n/2] twiddles ``exp(-2j pi k / n)``, read-only."""
+    bits = n.bit_length() - 1
+    rev = np.array([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], np.int64)
+    tw = np.exp(-2j * np.pi * np.arange(n // 2) / n)
+    rev.setflags(write=False)
+    tw.setflags(write=False)
+    return rev, tw
+
+
+if AVAILABLE:
+
+    @njit(cache=True)
+    def _fft_rows_nb(x, rev, tw):  # pragma: no cover
+        """In place: each row of complex128 ``x`` [R, N] replaced by its orthonormal FFT
+        (iterative radix-2, ``norm="ortho"``: pocketfft's result to float rounding)."""
+        rows, n = x.shape
+        scale = 1.0 / np.sqrt(n)
+        for r in range(rows):
+            for i in range(n):
+                j = rev[i]
+                if j > i:
+                    t = x[r, i]
+                    x[r, i] = x[r, j]
+                    x[r, j] = t
+            size = 2
+            while size <= n:
+                half = size // 2
+                step = n // size
+                for start in range(0, n, size):
+                    for k in range(half):
+                        t = tw[k * step] * x[r, start + k + half]
+                        x[r, start + k + half] = x[r, start + k] - t
+                        x[r, start + k] = x[r, start + k] + t
+                size *= 2
+            for i in range(n):
+                x[r, i] = x[r, i] * scale
+
+    @njit(cache=True)
+    def _windows_nb(buf, starts, times, n, cfo, dc, w_iq, rev, tw):  # pragma: no cover
+        """Orthonormal FFTs [R, n] of the windows ``buf[starts[r] : starts[r] + n]`` with the
+        front-end correction (DC, then the IQ image) and the CFO removed: sample m of window r
+        rotated by ``exp(j w times[r]) exp(j w m)``, ``w = -2 pi cfo / n`` (the numpy path's two
+        phasors: ``times`` are the windows' starts relative to the phase reference)."""
+        rows = starts.size
+        w = -2 * np.pi * cfo / n
+        fine = np.empty(n, np.complex128)
+        for m in range(n):
+            fine[m] = np.exp((1j * w) * m)
+        out = np.empty((rows, n), np.complex128)
+        for r in range(rows):
+            a = starts[r]
+            ph = np.exp((1j * w) * times[r])
+            for m in range(n):
+                v = buf[a + m]
+                if dc != 0:
+                    v = v - dc
+                if w_iq != 0:
+                    v = v - w_iq * np.conj(v)
+                out[r, m] = v * (ph * fine[m])
+        _fft_rows_nb(out, rev, tw)
+        return out
+
+    @njit(cache=True)
+    def _pam_llr_nb(z, nv, levels, labels, per_axis, out, pos):  # pragma: no cover
+        """Max-log LLRs of one axis value ``z`` (float) into ``out[pos : pos + per_axis]``
+        (float32; ``modulation.demodulate_llr``'s formula)."""
+        nl = levels.size
+        for b in range(per_axis):
+            d0 = np.inf
+            d1 = np.inf
+            for li in range(nl):
+                d = (z - levels[li]) ** 2
+                if labels[li, b] == 1:
+                    if d < d1:
+                        d1 = d
+                elif d < d0:
+                    d0 = d
+            out[pos + b] = np.float32((d1 - d0) / nv)
+
+    @njit(cache=True)
+    def _demap_nb(zf, nv_row, bpsk, levels, labels, per_axis):  # pragma: no cover
+        """LLRs (float32 [S * n_data * bits]) of the equalised grid ``zf`` [S, n_data] with noise
+        variance ``nv_row`` [n_data] (every symbol), in ``demodulate_llr``'s bit order."""
+        s_n, nd = zf.shape
+        bps = 1 if bpsk else 2 * per_axis
+        out = np.empty(s_n * nd * bps, np.float32)
+        for s in range(s_n):
+            for j in range(nd):
+                nv = max(nv_row[j], 1e-12)
+                pos = (s * nd + j) * bps
+                if bpsk:
+                    out[pos] = np.float32(4.0 * zf[s, j].real / nv)
+                else:
+                    _pam_llr_nb(zf[s, j].real, nv, levels, labels, per_axis, out, pos)
+                    _pam_llr_nb(zf[s, j].imag, nv, levels, labels, per_axis, out, pos + per_axis)
+        return out
+
+    @njit(cache=True)
+    def _codeword_nb(llr, inv0, inv1, enc0, enc1):  # pragma: no cover
+        """``fec.hard_decision_int`` on arrays: (True, information bits uint8 [steps - 6]) when
+        the hard decisions of ``llr`` [2 steps] are a terminated codeword, else (False, [])."""
+        steps = llr.size // 2
+        c0 = np.empty(steps, np.uint8)
+        c1 = np.empty(steps, np.uint8)
+        for t in range(steps):
+            c0[t] = 1 if llr[2 * t] < 0 else 0
+            c1[t] = 1 if llr[2 * t + 1] < 0 else 0
+        u = np.zeros(steps, np.uint8)
+        for t in range(steps):
+            v = 0
+            for d in inv0:
+                if t >= d:
+                    v ^= c0[t - d]
+            for d in inv1:
+                if t >= d:
+                    v ^= c1[t - d]
+            u[t] = v
+        for t in range(steps - 6, steps):
+            if u[t]:
+                return False, u[:0]
+        for t in range(steps):
+            e0 = 0
+            e1 = 0
+            for d in enc0:
+                if t >= d:
+                    e0 ^= u[t - d]
+            for d in enc1:
+                if t >= d:
+                    e1 ^= u[t - d]
+            if e0 != c0[t] or e1 != c1[t]:
+                return False, u[:0]
+        return True, u[: steps - 6].copy()
+
+    @njit(cache=True)
+    def _equalize_from_estimate_nb(y, h, noise, est_err, ip, idd, bins_p, pilots, kp, kp2, tk, times, fit_upto,
+                                   fit_tdot, bound, tmax, kd_max, kd_int_max, kd_col, bins_d, mmse):  # pragma: no cover
+        """:func:`_equalize_nb` with the channel's derived values (``ChannelEstimate.parts``,
+        the pilots' MRC weights, the data REs' noise) computed here."""
+        hp = h[ip]
+        hd = h[idd]
+        wp = np.conj(hp) / noise[ip]
+        pilot_snr = 0.0
+        if y.shape[0] >= 8:
+            for p in range(hp.size):
+                pilot_snr += (wp[p] * hp[p]).real
+        h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
+        inv_hd = 1.0 / hd
+        nd = noise[idd] * (1.0 + est_err)
+        return _equalize_nb(y, bins_p, pilots, wp, pilot_snr, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax,
+                            kd_max, kd_int_max, kd_col, bins_d, inv_hd, h2, nd, mmse)
+
+    @njit(cache=True)
+    def _header_nb(buf, starts, times, n, cfo, dc, w_iq, rev, tw,
+                   bins, lts_half, pair_lo, pair_hi, k_used, ridge_noise, ridge_fh, ridge_f, f, gram, noise_smoother,
+                   smooth, ip, idd, bins_p, pilots, kp, kp2, tk, htimes, tmax, kd_max, kd_int_max, kd_col, bins_d,
+                   bpsk, levels, labels, per_axis, label_level, perm, repeat, inv0, inv1, enc0, enc1):  # pragma: no cover
+        """The header stage in one call: FFT windows of the LTS pair and header symbols,
+        channel + noise estimate, ZF + pilot phase, LLRs, the ``repeat`` copies added
+        (float32, as the numpy path), the hard-decision codeword check and, when it holds, the
+        known header grid (for the data-aided noise refinement). See ``receiver._decode_header``."""
+        spec = _windows_nb(buf, starts, times, n, cfo, dc, w_iq, rev, tw)
+        h, noise, noise_mean, snr, est_err, ntaps = _estimate_channel_nb(
+            spec[0], spec[1], bins, lts_half, pair_lo, pair_hi, n, k_used, ridge_noise, ridge_fh, ridge_f, f, gram,
+            noise_smoother, smooth)
+        y = spec[2:]
+        fit0 = np.zeros(0, np.int64)
+        data, zf, nv, nv_unb, drift = _equalize_from_estimate_nb(
+            y, h, noise, est_err, ip, idd, bins_p, pilots, kp, kp2, tk, htimes, fit0, np.zeros(0), 0.0, tmax, kd_max,
+            kd_int_max, kd_col, bins_d, False)
+        slots = _demap_nb(zf, nv_unb, bpsk, levels, labels, per_axis)
+        nc = perm.size // repeat
+        llr = np.empty(nc, np.float32)
+        for i in range(nc):
+            acc = slots[perm[i]]
+            for r in range(1, repeat):
+                acc = np.float32(acc + slots[perm[r * nc + i]])
+            llr[i] = acc
+        exact, info = _codeword_nb(llr, inv0, inv1, enc0, enc1)
+        known = np.zeros_like(zf)
+        if exact:
+            bits = np.zeros(slots.size, np.uint8)
+            for r in range(repeat):
+                for i in range(nc):
+                    bits[perm[r * nc + i]] = 1 if llr[i] < 0 else 0
+            s_n, nd = zf.shape
+            bps = 1 if bpsk else 2 * per_axis
+            for s in range(s_n):
+                for j in range(nd):
+                    pos = (s * nd + j) * bps
+                    if bpsk:
+                        known[s, j] = -1.0 if bits[pos] else 1.0
+                    else:
+                        li = 0
+                        lq = 0
+                        for b in range(per_axis):
+                            li = 2 * li + bits[pos + b]
+                            lq = 2 * lq + bits[pos + per_axis + b]
+                        known[s, j] = complex(label_level[li], label_level[lq])
+        return h, noise, noise_mean, snr, est_err, ntaps, zf, llr, exact, info, known
+
+    @njit(cache=True)
+    def _refine_noise_nb(zf, known, h, idd, noise, noise_mean, est_err, num_pilots):  # pragma: no cover
+        """``estimation.refine_noise`` on arrays: (noise [U], noise_mean, snr) after adding the
+        decoded header's ZF residuals to the LTS pair's noise samples."""
+        s_n, nd = zf.shape
+        acc = 0.0
+        for s in range(s_n):
+            for j in range(nd):
+                e = (zf[s, j] - known[s, j]) * h[idd[j]]
+                acc += e.real * e.real + e.imag * e.imag
+        m = s_n * nd
+        u = h.size
+        hdr_noise = acc / m / (1.0 + est_err + 1.0 / (3 * num_pilots))
+        new = max((u * noise_mean + m * hdr_noise) / (u + m), 1e-20)
+        e = 0.0
+        for k in range(u):
+            e += h[k].real * h[k].real + h[k].imag * h[k].imag
+        signal = e / u - est_err * new
+        return noise * (new / noise_mean), new, max(signal, 1e-3 * new) / new
+
+    @njit(cache=True)
+    def _payload_nb(buf, a0, count, sl, cp, rel, n, cfo, dc, w_iq, rev, tw, h, noise, est_err, ip, idd, bins_p,
+                    pilots, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax, kd_max, kd_int_max, kd_col, bins_d,
+                    mmse, check_intact):  # pragma: no cover
+        """The payload stage in one call: FFT windows of ``count`` symbols (the first CP starting
+        at buffer index ``a0``, ``rel`` samples after the LTS start), equalisation + pilot
+        tracking and, if ``check_intact``, the analog integrity test. Returns (data, zf, noise
+        variance rows of both, drift, intact)."""
+        starts = np.empty(count, np.int64)
+        wt = np.empty(count)
+        for s in range(count):
+            starts[s] = a0 + s * sl + cp
+            wt[s] = float(s * sl + cp) + rel
+        y = _windows_nb(buf, starts, wt, n, cfo, dc, w_iq, rev, tw)
+        data, zf, nv, nv_unb, drift = _equalize_from_estimate_nb(
+            y, h, noise, est_err, ip, idd, bins_p, pilots, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax, kd_max,
+            kd_int_max, kd_col, bins_d, mmse)
+        intact = True
+        if check_intact:
+            intact = _payload_intact_nb(y, h[ip], noise[ip], bins_p, pilots)
+        return data, zf, nv, nv_unb, drift, intact

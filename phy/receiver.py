@@ -29,12 +29,11 @@ from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
 from . import _kernels
-from .estimation import (ChannelEstimate, SymbolAxes, equalize, equalize_compiled, estimate_channel,
-                         estimate_channel_compiled, layout, refine_noise)
+from .estimation import ChannelEstimate, Equalized, SymbolAxes, equalize, estimate_channel, layout, refine_noise
 from .frame import Frame, Header
 from .frontend import FrontEndCorrection
-from .integrity import payload_intact, payload_intact_compiled
-from .modulation import bits_per_symbol, demodulate_llr, modulate
+from .integrity import payload_intact
+from .modulation import _axis_params, _pam, bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
 from .sync import SyncResult, detection_metric, synchronize
 from .transmitter import FrameTransmitter
@@ -127,14 +126,11 @@ class StreamingReceiver:
             warnings.warn("numba is not installed: StreamingReceiver uses its numpy backend", RuntimeWarning, stacklevel=2)
             backend = "numpy"
         self.backend = backend
+        # the per-frame stages of each backend (same inputs and results)
         if backend == "numba":
-            self._estimate_channel = estimate_channel_compiled
-            self._equalize = equalize_compiled
-            self._payload_intact = payload_intact_compiled
+            self._header_stage, self._refine, self._payload_stage = self._header_numba, self._refine_numba, self._payload_numba
         else:
-            self._estimate_channel = estimate_channel
-            self._equalize = self._equalize_numpy
-            self._payload_intact = payload_intact
+            self._header_stage, self._refine, self._payload_stage = self._header_numpy, self._refine_numpy, self._payload_numpy
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -178,6 +174,23 @@ class StreamingReceiver:
         self._hdr_starts = np.concatenate([[0, n], 2 * n + cfg.cp_len + np.arange(hs) * cfg.symbol_len]).astype(float)
         self._hdr_gather = self._hdr_starts.astype(int)[:, None] + self._fine[None, :]
         self._hdr_span = 2 * n + hs * cfg.symbol_len
+        self._hdr_offsets = self._hdr_starts.astype(np.int64)  # window starts relative to the LTS start
+        if self.backend == "numba":  # the compiled stages' tables (argument order of _kernels._header_nb)
+            lay, train = self._lay, self._train
+            self._nb_rev, self._nb_tw = _kernels.fft_tables(n)
+            m = cfg.header_modulation
+            per_axis, scale = _axis_params(m)
+            levels, labels, label_to_level = _pam(per_axis, scale)
+            ax = self._hdr_axes
+            self._nb_header = (
+                self._nb_rev, self._nb_tw,
+                lay.bins_used, train.lts_half, lay.pair_lo, lay.pair_hi, lay.k_used, lay.ridge_noise, lay.ridge_fh,
+                lay.ridge_f, lay.f, lay.gram, lay.noise_smoother, self.smooth_channel,
+                lay.ip, lay.idd, lay.bins_p, ax.pilots, lay.kp, lay.kp2, ax.tk, ax.time, ax.tmax, lay.kd_max,
+                lay.kd_int_max, lay.kd_col, lay.bins_d,
+                m == "bpsk", levels, labels, per_axis, levels[label_to_level], np.asarray(self._hdr_perm, np.int64),
+                cfg.header_repeat, *(np.array(d, np.int64) for d in fec._INV_DELAYS + fec._ENC_DELAYS),
+            )
         self._need_extra = cfg.preamble_len + cfg.header_len + cfg.timing_search + 2 * cfg.cp_len  # samples from a detection d
         self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
         self._payload_axes: dict[int, SymbolAxes] = {}  # nsym -> payload symbol axes
@@ -423,9 +436,30 @@ class StreamingReceiver:
         ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), fine_ph)
         return fft_ortho(win * ph)
 
-    def _equalize_numpy(self, y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, mode: str, max_sfo_ppm: float,
-                        axes: SymbolAxes):
-        return equalize(y, None, None, est, cfg, self._train, mode, max_sfo_ppm, axes=axes)
+    def _payload_numpy(self, p: PendingFrame, axes: SymbolAxes) -> tuple[Equalized, bool]:
+        """Payload stage, numpy reference: FFT windows, equalisation + pilot tracking, and for
+        analog frames the integrity test; (:class:`Equalized`, intact)."""
+        cfg = self.cfg
+        y = self._fft_symbols(p.sync.lts_start, p.sync.cfo, cfg.header_symbols, p.nsym, p.fine_ph)
+        eq = equalize(y, None, None, p.est, cfg, self._train, self.equalizer, self.max_sfo_ppm, axes=axes)
+        intact = p.header.kind != "analog" or payload_intact(
+            y, p.est.h.take(self._lay.ip), p.est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots)
+        return eq, intact
+
+    def _payload_numba(self, p: PendingFrame, axes: SymbolAxes) -> tuple[Equalized, bool]:
+        """Payload stage, one compiled call (``_kernels._payload_nb``); as :meth:`_payload_numpy`."""
+        cfg = self.cfg
+        lay = self._lay
+        n, sl = cfg.fft_size, cfg.symbol_len
+        rel = 2 * n + cfg.header_symbols * sl  # CP start of the first payload symbol after the LTS start
+        fe = self.frontend
+        bound = 2 * np.pi * self.max_sfo_ppm * 1e-6 / n
+        data, zf, nv, nv_unb, drift, intact = _kernels._payload_nb(
+            self._buf, p.sync.lts_start + rel - self._base, p.nsym, sl, cfg.cp_len, float(rel), n, p.sync.cfo, fe.dc, fe.w,
+            self._nb_rev, self._nb_tw, p.est.h, p.est.noise, p.est.est_err, lay.ip, lay.idd, lay.bins_p, axes.pilots,
+            lay.kp, lay.kp2, axes.tk, axes.time, axes.fit_upto, axes.fit_tdot, bound, axes.tmax, lay.kd_max,
+            lay.kd_int_max, lay.kd_col, lay.bins_d, self.equalizer == "mmse", p.header.kind == "analog")
+        return Equalized(data, zf, nv, nv_unb, float(drift)), bool(intact)
 
     def _sym_time(self, first: int, count: int) -> np.ndarray:
         cfg = self.cfg
@@ -433,7 +467,10 @@ class StreamingReceiver:
         # centre of symbol i relative to the centre of the LTS pair, samples
         return cfg.fft_size + idx * cfg.symbol_len + cfg.cp_len + cfg.fft_size / 2
 
-    def _decode_header(self, sync: SyncResult, log: bool = True) -> PendingFrame | None:
+    def _header_numpy(self, sync: SyncResult) -> tuple:
+        """Header stage, numpy reference: (estimate, ZF header grid [hs, n_data], combined LLRs
+        float32 [coded], header bytes when the hard decisions are a codeword else None, the known
+        grid then (else None), the per-sample CFO phasor [N] for the payload)."""
         cfg = self.cfg
         n = cfg.fft_size
         a = sync.lts_start - self._base
@@ -445,13 +482,8 @@ class StreamingReceiver:
         w = -2 * np.pi * sync.cfo / n
         fine_ph = np.exp((1j * w) * self._fine)  # kept for the payload (same CFO)
         spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
-        est = self._estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
-        entry = None
-        if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
-            entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
-                     "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
-            self.sync_log.append(entry)
-        eq = self._equalize(spec[2:], est, cfg, "zf", 0.0, self._hdr_axes)
+        est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
+        eq = equalize(spec[2:], None, None, est, cfg, self._train, "zf", 0.0, axes=self._hdr_axes)
         m = cfg.header_modulation
         if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
             llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased_row, 1e-12)).astype(np.float32).ravel()
@@ -461,24 +493,56 @@ class StreamingReceiver:
         if cfg.header_repeat > 1:  # soft combining of the copies
             llr = np.add.reduce(llr.reshape(cfg.header_repeat, -1), axis=0)
         hard = fec.hard_decision_int(llr)  # error-free hard decisions: no trellis needed
-        exact = hard is not None
-        if exact:
-            data = hard[0].to_bytes(cfg.header_bits // 8, "big")
+        if hard is None:
+            return est, eq.data_unbiased, llr, None, None, fine_ph
+        data = hard[0].to_bytes(cfg.header_bits // 8, "big")
+        # the (combined) hard decisions are the coded bits: every copy's slot carries them
+        slot_bits = np.zeros(llr_slots.size, bool)  # padding slots carry zeros
+        slot_bits[self._hdr_perm] = np.tile(llr < 0, cfg.header_repeat)
+        if m == "bpsk":
+            known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
         else:
+            known = modulate(slot_bits.astype(np.uint8), m).reshape(eq.data_unbiased.shape)
+        return est, eq.data_unbiased, llr, data, known, fine_ph
+
+    def _header_numba(self, sync: SyncResult) -> tuple:
+        """Header stage, one compiled call (``_kernels._header_nb``); as :meth:`_header_numpy`
+        (the CFO phasor: None, the compiled payload stage makes its own)."""
+        fe = self.frontend
+        h, noise, noise_mean, snr, est_err, ntaps, zf, llr, exact, info, known = _kernels._header_nb(
+            self._buf, self._hdr_offsets + (sync.lts_start - self._base), self._hdr_starts, self.cfg.fft_size, sync.cfo,
+            fe.dc, fe.w, *self._nb_header)
+        est = ChannelEstimate(h=h, noise=noise, noise_mean=float(noise_mean), snr=float(snr), est_err=float(est_err),
+                              num_taps=int(ntaps))
+        if not exact:
+            return est, zf, llr, None, None, None
+        return est, zf, llr, np.packbits(info).tobytes(), known, None
+
+    def _refine_numba(self, est: ChannelEstimate, zf: np.ndarray, known: np.ndarray) -> None:
+        est.noise, noise_mean, snr = _kernels._refine_noise_nb(zf, known, est.h, self._lay.idd, est.noise, est.noise_mean,
+                                                               est.est_err, self.cfg.num_pilots)
+        est.noise_mean, est.snr = float(noise_mean), float(snr)
+
+    def _refine_numpy(self, est: ChannelEstimate, zf: np.ndarray, known: np.ndarray) -> None:
+        refine_noise(est, zf, known, self.cfg)
+
+    def _decode_header(self, sync: SyncResult, log: bool = True) -> PendingFrame | None:
+        cfg = self.cfg
+        n = cfg.fft_size
+        est, zf, llr, data, known, fine_ph = self._header_stage(sync)
+        entry = None
+        if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
+            entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
+                     "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
+            self.sync_log.append(entry)
+        if data is None:
             data = bits_to_bytes(fec.viterbi_decode(llr))
         header = Header.parse(data)
         if header is None:
             return None
-        if exact:  # the (combined) hard decisions are the coded bits: every copy's slot carries them
-            slot_bits = np.zeros(llr_slots.size, bool)  # padding slots carry zeros
-            slot_bits[self._hdr_perm] = np.tile(llr < 0, cfg.header_repeat)
-            if m == "bpsk":
-                known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
-            else:
-                known = modulate(slot_bits.astype(np.uint8), m).reshape(eq.data_unbiased.shape)
-        else:
+        if known is None:
             known = self._tx.header_grid(header)
-        refine_noise(est, eq.data_unbiased, known, cfg)
+        self._refine(est, zf, known)
         if entry is not None:
             entry.update(snr_db=float(10 * np.log10(est.snr)), header_ok=True)
         if header.kind == "analog":
@@ -506,13 +570,12 @@ class StreamingReceiver:
         # (+ the timing back-off and a CP of channel tail: at high SNR a few samples of signal
         # would outweigh a whole gap of noise in the idle statistics)
         self._frame_end = max(self._frame_end, end + self.timing_backoff + cfg.cp_len)
-        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p.fine_ph)
         axes = self._payload_axes.get(nsym)
         if axes is None:
             if len(self._payload_axes) > 32:
                 self._payload_axes.clear()
             axes = self._payload_axes[nsym] = SymbolAxes(np.arange(hs, hs + nsym), self._sym_time(hs, nsym), cfg, self._train)
-        eq = self._equalize(y, est, cfg, self.equalizer, self.max_sfo_ppm, axes)
+        eq, intact = self._payload_stage(p, axes)
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
@@ -531,7 +594,7 @@ class StreamingReceiver:
             mode=header.mode,
         )
         if header.kind == "analog":
-            if not self._payload_intact(y, est.h.take(self._lay.ip), est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots):
+            if not intact:
                 self.stats["analog_payload_invalid"] += 1
                 return None
             key = (nsym, header.length)
