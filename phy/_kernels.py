@@ -607,3 +607,51 @@ if AVAILABLE:
         if check_intact:
             intact = _payload_intact_nb(y, h[ip], noise[ip], bins_p, pilots)
         return data, zf, nv, nv_unb, drift, intact
+
+    @njit(cache=True)
+    def _detect_nb(x, prod, period, window, block, threshold):  # pragma: no cover
+        """``sync.detect_peak`` on the lag products ``prod = conj(x[:-D]) x[D:]`` (complex64,
+        from numpy): the same cumulative sums (complex128 / float64, in order) and tests."""
+        n = x.size - window - period + 1
+        if n <= 0:
+            return 0, -1, -1, False
+        cp = np.empty(prod.size + 1, np.complex128)
+        cp[0] = 0
+        acc = 0j
+        for k in range(prod.size):
+            acc += complex(prod[k])
+            cp[k + 1] = acc
+        e = np.empty(x.size + 1)
+        e[0] = 0.0
+        s = 0.0
+        for k in range(x.size):
+            v = x[k].real * x[k].real + x[k].imag * x[k].imag  # float32, as numpy
+            s += v
+            e[k + 1] = s
+        valid = min(n, block)
+        i = -1
+        for d in range(valid):
+            p = cp[window + d] - cp[d]
+            p2 = p.real * p.real + p.imag * p.imag
+            r = 0.5 * ((e[d + window] - e[d]) + (e[d + period + window] - e[d + period]))
+            if p2 > threshold * (r * r):
+                i = d
+                break
+        if i < 0:
+            return valid, -1, -1, False
+        d = i
+        while True:
+            if d + window > n:
+                return valid, i, d, False
+            best = -1.0
+            arg = 0
+            for k in range(d, d + window):
+                p = cp[window + k] - cp[k]
+                r = 0.5 * ((e[k + window] - e[k]) + (e[k + period + window] - e[k + period]))
+                q = (p.real * p.real + p.imag * p.imag) / (r * r + 1e-30)
+                if q > best:
+                    best = q
+                    arg = k
+            if arg == d:
+                return valid, i, d, True
+            d = arg

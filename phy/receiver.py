@@ -35,7 +35,7 @@ from .frontend import FrontEndCorrection
 from .integrity import payload_intact
 from .modulation import _axis_params, _pam, bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
-from .sync import SyncResult, detection_metric, synchronize
+from .sync import SyncResult, detect_peak, detect_peak_compiled, synchronize
 from .transmitter import FrameTransmitter
 
 
@@ -129,8 +129,10 @@ class StreamingReceiver:
         # the per-frame stages of each backend (same inputs and results)
         if backend == "numba":
             self._header_stage, self._refine, self._payload_stage = self._header_numba, self._refine_numba, self._payload_numba
+            self._detect = detect_peak_compiled
         else:
             self._header_stage, self._refine, self._payload_stage = self._header_numpy, self._refine_numpy, self._payload_numpy
+            self._detect = detect_peak
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -325,12 +327,10 @@ class StreamingReceiver:
         # right there), growing on empty noise, so back-to-back frames do not rescan the chunk
         block = self._block if limit is None else max(1, min(1 << 16, limit - self._pos))
         span = block + 2 * self._window + self._period
-        p2, r2 = detection_metric(x[:span], self._period, self._window)
-        if p2.size == 0:
+        valid, i, d, complete = self._detect(x[:span], self._period, self._window, block, self.detection_threshold)
+        if valid == 0:
             return False
-        valid = min(p2.size, block)
-        hits = (p2[:valid] > self.detection_threshold * r2[:valid]).nonzero()[0]
-        if hits.size == 0:
+        if i < 0:
             self._update_frontend(x, valid, limit)
             self._pos += valid
             if limit is None:
@@ -338,22 +338,10 @@ class StreamingReceiver:
             return x.size > span  # more samples beyond this block: keep searching
         if limit is None:
             self._block = self._block_after_frame
-        i = int(hits[0])
-        # the peak: climb from the first crossing until d is the largest metric of the window
-        # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
-        # threshold everywhere, so the first window may end just before a preamble and its
-        # argmax sit on the preamble's rising edge, one LTS early)
-        win = self._window
-        d = i
-        while True:
-            if d + win > p2.size:  # the peak may lie past this block: search again from d
-                self._update_frontend(x, d - 2 * self._period, limit)  # (the climb only moves on)
-                self._pos += d
-                return d > 0 or x.size > span
-            d_next = d + int((p2[d : d + win] / (r2[d : d + win] + 1e-30)).argmax())
-            if d_next == d:
-                break
-            d = d_next
+        if not complete:  # the peak may lie past this block: search again from d
+            self._update_frontend(x, d - 2 * self._period, limit)  # (the climb only moves on)
+            self._pos += d
+            return d > 0 or x.size > span
         # the samples before the preamble are idle (the first crossing can come a whole window
         # before it: the peak is the better bound)
         self._update_frontend(x, d - 2 * self._period, limit)

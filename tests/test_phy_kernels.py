@@ -143,3 +143,26 @@ def test_a_python_without_numba_decodes_with_one_warning():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "numpy", "[b'hi']", "1"]
+
+
+@pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
+def test_compiled_detection_is_bit_identical_to_numpy():
+    # the detector decides which frames are found: the compiled one must not differ at all
+    from vlmcsc.phy.sync import detect_peak, detect_peak_compiled
+
+    cfg = OfdmConfig()
+    ch = ChannelSimulator(snr_db=3, cfo_hz=20e3, dc_offset=0.01, seed=5)
+    iq = _stream(cfg, ch, "analog", n=4)
+    iq = iq + (0.02 * np.exp(2j * np.pi * 0.07 * np.arange(iq.size))).astype(np.complex64)
+    period, window = cfg.short_period, cfg.short_len - cfg.short_period
+    rng = np.random.default_rng(0)
+    crossings = 0
+    for _ in range(300):
+        a = int(rng.integers(0, iq.size - 100))
+        block = int(rng.choice([1, 256, 1024, 4096]))
+        x = iq[a : a + block + 2 * window + period]
+        for thr in (0.03, 0.2):
+            ref = detect_peak(x, period, window, block, thr)
+            assert detect_peak_compiled(x, period, window, block, thr) == ref
+            crossings += ref[1] >= 0
+    assert crossings > 50
