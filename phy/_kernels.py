@@ -655,3 +655,112 @@ if AVAILABLE:
             if arg == d:
                 return valid, i, d, True
             d = arg
+
+    @njit(cache=True)
+    def _rotate_nb(raw, cfo, n0, n):  # pragma: no cover
+        """``sync.rotate``: ``raw`` (complex [m]) times ``exp(-2j pi cfo (k + n0) / n)``; complex128."""
+        w = -2 * np.pi * cfo / n
+        out = np.empty(raw.size, np.complex128)
+        for k in range(raw.size):
+            out[k] = raw[k] * np.exp((1j * w) * (k + n0))
+        return out
+
+    @njit(cache=True)
+    def _synchronize_nb(x, d, n, cp, short_len, long_gi, search, period, rev, tw, next_bin, hyps, hyp_idx,
+                        pair_ref_conj, ref, used_bins, pair_energy, verify_threshold, multipath_threshold,
+                        backoff):  # pragma: no cover
+        """``sync.synchronize`` for a detection at ``x[d]``: (verified, LTS window start t,
+        CFO in subcarriers, quality rho, first preamble sample), buffer indices; the same steps
+        (``multipath_threshold < 0``: no multipath test)."""
+        window = short_len - period
+        p = 0j
+        for k in range(window):
+            p += np.conj(complex(x[d + k])) * complex(x[d + k + period])
+        eps_c = np.arctan2(p.imag, p.real) * n / (2 * np.pi * period)
+        lts_nom = d + short_len + long_gi
+        lo = lts_nom - search
+        raw = x[lo : lts_nom + 2 * n + search]
+        rot_c = _rotate_nb(raw, eps_c, lo - d, n)
+        y = np.empty((1, n), np.complex128)
+        for k in range(n):
+            y[0, k] = rot_c[search + k] + rot_c[search + n + k]
+        _fft_rows_nb(y, rev, tw)
+        z = np.empty(n, np.complex128)
+        mag = np.empty(n)
+        for k in range(n):
+            z[k] = y[0, k] * np.conj(y[0, next_bin[k]])
+            mag[k] = abs(z[k])
+        nh, npair = hyp_idx.shape
+        q = np.empty(nh)
+        for hi in range(nh):
+            acc = 0j
+            den = 0.0
+            for j in range(npair):
+                acc += z[hyp_idx[hi, j]] * pair_ref_conj[j]
+                den += mag[hyp_idx[hi, j]]
+            q[hi] = abs(acc) / (den + 1e-30)
+        order = np.argsort(q)[::-1]
+        nlag = raw.size - 2 * n + 1
+        best_rho = -1.0
+        best_eps = 0.0
+        best_peak = 0
+        best_c = np.zeros(nlag)
+        best_seg = rot_c
+        c = np.empty(nlag)
+        wf = np.empty((2, n), np.complex128)
+        for rank in range(nh):
+            if rank == 1 and best_rho > 2 * verify_threshold and q[order[1]] < 0.8 * q[order[0]]:
+                break
+            if rank >= 2 and best_rho >= verify_threshold:
+                break
+            g = hyps[order[rank]]
+            eps_g = eps_c + float(g)
+            seg_g = rot_c if g == 0 else _rotate_nb(raw, eps_g, lo - d, n)
+            c = np.empty(nlag)
+            peak = 0
+            for k in range(nlag):
+                acc = 0j
+                for m in range(2 * n):
+                    acc += seg_g[k + m] * np.conj(ref[m])
+                c[k] = acc.real * acc.real + acc.imag * acc.imag
+                if c[k] > c[peak]:
+                    peak = k
+            for r in range(2):
+                for m in range(n):
+                    wf[r, m] = seg_g[peak + r * n + m]
+            _fft_rows_nb(wf, rev, tw)
+            energy = 0.0
+            for r in range(2):
+                for b in used_bins:
+                    energy += wf[r, b].real * wf[r, b].real + wf[r, b].imag * wf[r, b].imag
+            rho_g = c[peak] / (energy * pair_energy + 1e-30)
+            if rank == 0 or rho_g > best_rho:
+                best_rho, best_eps, best_peak, best_c, best_seg = rho_g, eps_g, peak, c, seg_g
+        rho, eps, peak, c, seg = best_rho, best_eps, best_peak, best_c, best_seg
+        if rho < verify_threshold:
+            if multipath_threshold < 0:
+                return False, 0, 0.0, rho, 0
+            half = cp // 4
+            lo_l = max(peak - half, 0)
+            hi_l = min(peak + half + 1, c.size)
+            tot = 0.0
+            for k in range(lo_l, hi_l):
+                tot += c[k]
+            if tot * rho / (c[peak] + 1e-30) < multipath_threshold:
+                return False, 0, 0.0, rho, 0
+        first = peak
+        level = 0.25 * c[peak]
+        for k in range(max(peak - cp // 2, 0), peak):
+            if c[k] >= level:
+                first = k
+                break
+        t = lo + first - backoff
+        if first >= backoff:
+            a = seg[first - backoff : first - backoff + 2 * n]
+        else:
+            a = _rotate_nb(x[t : t + 2 * n], eps, t - d, n)
+        v = 0j
+        for k in range(n):
+            v += np.conj(a[k]) * a[n + k]
+        eps += np.arctan2(v.imag, v.real) / (2 * np.pi)
+        return True, t, eps, rho, t + backoff - long_gi - short_len

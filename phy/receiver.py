@@ -35,7 +35,7 @@ from .frontend import FrontEndCorrection
 from .integrity import payload_intact
 from .modulation import _axis_params, _pam, bits_per_symbol, demodulate_llr, modulate
 from .preamble import analog_interleaver, permutation, training
-from .sync import SyncResult, detect_peak, detect_peak_compiled, synchronize
+from .sync import SyncResult, detect_peak, detect_peak_compiled, synchronize, synchronize_compiled
 from .transmitter import FrameTransmitter
 
 
@@ -129,10 +129,10 @@ class StreamingReceiver:
         # the per-frame stages of each backend (same inputs and results)
         if backend == "numba":
             self._header_stage, self._refine, self._payload_stage = self._header_numba, self._refine_numba, self._payload_numba
-            self._detect = detect_peak_compiled
+            self._detect, self._synchronize = detect_peak_compiled, synchronize_compiled
         else:
             self._header_stage, self._refine, self._payload_stage = self._header_numpy, self._refine_numpy, self._payload_numpy
-            self._detect = detect_peak
+            self._detect, self._synchronize = detect_peak, synchronize
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -353,7 +353,7 @@ class StreamingReceiver:
             self._pos += d
             return False
         self.stats["detections"] += 1
-        sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff,
+        sync = self._synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff,
                            multipath_threshold=self.multipath_threshold, offset=self._pos)
         if sync is None:
             self.stats["sync_rejects"] += 1

@@ -214,3 +214,25 @@ def synchronize(
     eps += math.atan2(v.imag, v.real) / (2 * math.pi)
     start = t + backoff - cfg.long_gi - cfg.short_len
     return SyncResult(lts_start=t + offset, cfo=eps, quality=rho, frame_start=start + offset)
+
+
+def synchronize_compiled(
+    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int,
+    multipath_threshold: float | None = None, offset: int = 0,
+) -> SyncResult | None:
+    """:func:`synchronize` as one compiled call (``_kernels._synchronize_nb``): the same steps
+    and tests, results to float rounding. Requires numba (``_kernels.AVAILABLE``)."""
+    rev, tw = _fft_tables(cfg.fft_size)
+    ok, t, eps, rho, start = _kernels._synchronize_nb(
+        x, d, cfg.fft_size, cfg.cp_len, cfg.short_len, cfg.long_gi, cfg.timing_search, cfg.short_period, rev, tw,
+        train.next_bin, train.int_cfo_hyps, train.int_cfo_idx, train.pair_ref_conj, train.lts_pair_time,
+        train.used_bins, train.lts_pair_energy, verify_threshold,
+        -1.0 if multipath_threshold is None else multipath_threshold, backoff)
+    if not ok:
+        return None
+    return SyncResult(lts_start=int(t) + offset, cfo=float(eps), quality=float(rho), frame_start=int(start) + offset)
+
+
+@functools.lru_cache(maxsize=16)
+def _fft_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return _kernels.fft_tables(n)
