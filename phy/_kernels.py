@@ -93,7 +93,75 @@ def viterbi_k7(llr: np.ndarray) -> np.ndarray:
 
 if AVAILABLE:
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
+    def _lu_solve_nb(g, b):  # pragma: no cover
+        """``g x = b``, Gaussian elimination with partial pivoting (LAPACK zgesv's algorithm)."""
+        m = b.size
+        a = g.copy()
+        x = b.copy()
+        for col in range(m):
+            piv = col
+            for r in range(col + 1, m):
+                if abs(a[r, col]) > abs(a[piv, col]):
+                    piv = r
+            if piv != col:
+                for k in range(m):
+                    t = a[col, k]
+                    a[col, k] = a[piv, k]
+                    a[piv, k] = t
+                t = x[col]
+                x[col] = x[piv]
+                x[piv] = t
+            pc = a[col, col]
+            inv = np.conj(pc) * (1.0 / (pc.real * pc.real + pc.imag * pc.imag))
+            for r in range(col + 1, m):
+                f = a[r, col] * inv
+                for k in range(col, m):
+                    a[r, k] -= f * a[col, k]
+                x[r] -= f * x[col]
+        for col in range(m - 1, -1, -1):
+            acc = x[col]
+            for k in range(col + 1, m):
+                acc -= a[col, k] * x[k]
+            pc = a[col, col]
+            x[col] = acc * (np.conj(pc) * (1.0 / (pc.real * pc.real + pc.imag * pc.imag)))
+        return x
+
+    @njit(cache=True, error_model="numpy")
+    def _solve_nb(g, b):  # pragma: no cover
+        """``g x = b`` for a small Hermitian positive-definite ``g`` [m, m] (a gram matrix): Cholesky
+        ``g = U^H U`` and two triangular solves, the steps of LAPACK's zposv (the numpy path's
+        solver); no exceptions (non-finite input gives non-finite output)."""
+        m = b.size
+        u = np.zeros((m, m), np.complex128)
+        for j in range(m):
+            acc = g[j, j].real
+            for k in range(j):
+                acc -= u[k, j].real * u[k, j].real + u[k, j].imag * u[k, j].imag
+            if not acc > 0:  # not positive definite (as zposv's info > 0): LU, as the numpy path
+                return _lu_solve_nb(g, b)
+            d = np.sqrt(acc)
+            u[j, j] = d
+            for i in range(j + 1, m):
+                v = g[j, i]
+                for k in range(j):
+                    v -= np.conj(u[k, j]) * u[k, i]
+                u[j, i] = v * (1.0 / d)
+        y = np.empty(m, np.complex128)
+        for i in range(m):  # U^H y = b
+            v = b[i]
+            for k in range(i):
+                v -= np.conj(u[k, i]) * y[k]
+            y[i] = v * (1.0 / u[i, i].real)
+        x = np.empty(m, np.complex128)
+        for i in range(m - 1, -1, -1):  # U x = y
+            v = y[i]
+            for k in range(i + 1, m):
+                v -= u[i, k] * x[k]
+            x[i] = v * (1.0 / u[i, i].real)
+        return x
+
+    @njit(cache=True, error_model="numpy")
     def _sparse_taps_nb(h_ls, noise_mean, ridge_noise, ridge_fh, ridge_f, f, gram, u, passes):  # pragma: no cover
         nt = ridge_noise.size
         nu = h_ls.size
@@ -141,13 +209,13 @@ if AVAILABLE:
             for j in range(m):
                 rhs[j] = b[idx[j]]
             if m == 1:
-                x = rhs / u
+                x = rhs * (1.0 / u)
             else:
                 g = np.empty((m, m), np.complex128)
                 for i in range(m):
                     for j in range(m):
                         g[i, j] = gram[idx[i], idx[j]]
-                x = np.linalg.solve(g, rhs)
+                x = _solve_nb(g, rhs)
             if p + 1 < passes:
                 for i in range(nt):
                     acc = 0j
@@ -162,7 +230,7 @@ if AVAILABLE:
             h[k] = acc
         return h, idx.size
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _estimate_channel_nb(lts1, lts2, bins, lts_half, pair_lo, pair_hi, fft_size, k_used, ridge_noise, ridge_fh,
                              ridge_f, f, gram, noise_smoother, smooth):  # pragma: no cover
         u = bins.size
@@ -214,7 +282,7 @@ if AVAILABLE:
         snr = max(signal, 1e-3 * noise_mean) / noise_mean
         return h, noise, noise_mean, snr, 0.5 * gain, ntaps
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _common_phase_nb(s, pilot_snr):  # pragma: no cover
         n = s.size
         out = np.empty(n, np.complex128)
@@ -252,10 +320,10 @@ if AVAILABLE:
             for j in range(i - half, i + half + 1):
                 acc += rest[min(max(j, 0), n - 1)]
             sm = np.conj(acc) * ctrend[i]
-            out[i] = sm / (abs(sm) + 1e-30)
+            out[i] = sm * (1.0 / (abs(sm) + 1e-30))
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _equalize_nb(y, bins_p, pilots, wp, pilot_snr, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax, kd_max,
                      kd_int_max, kd_col, bins_d, inv_hd, h2, nd, mmse):  # pragma: no cover
         nsym = y.shape[0]
@@ -327,7 +395,7 @@ if AVAILABLE:
                 data[s, j] = zf[s, j] * g[j]
         return data, zf, g * nv_zf, nv_zf, drift
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _payload_intact_nb(y, h_pilots, noise_pilots, bins_pilots, pilot_values):  # pragma: no cover
         s_n = y.shape[0]
         if s_n == 0:
@@ -347,7 +415,7 @@ if AVAILABLE:
                 cur = y[s, bins_pilots[p]] * pilot_values[s, p]
                 prev = h_pilots[p] if s == 0 else y[s - 1, bins_pilots[p]] * pilot_values[s - 1, p]
                 c += np.conj(prev) * cur
-            c = c / (sp + 1e-30)
+            c = c * (1.0 / (sp + 1e-30))
             gain2[s] = abs(c) if s == 0 else c.real
         g_cum = np.cumsum(gain2[::-1])
         length = s_n
@@ -377,7 +445,7 @@ def fft_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 if AVAILABLE:
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _fft_rows_nb(x, rev, tw):  # pragma: no cover
         """In place: each row of complex128 ``x`` [R, N] replaced by its orthonormal FFT
         (iterative radix-2, ``norm="ortho"``: pocketfft's result to float rounding)."""
@@ -403,7 +471,7 @@ if AVAILABLE:
             for i in range(n):
                 x[r, i] = x[r, i] * scale
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _windows_nb(buf, starts, times, n, cfo, dc, w_iq, rev, tw):  # pragma: no cover
         """Orthonormal FFTs [R, n] of the windows ``buf[starts[r] : starts[r] + n]`` with the
         front-end correction (DC, then the IQ image) and the CFO removed: sample m of window r
@@ -428,7 +496,7 @@ if AVAILABLE:
         _fft_rows_nb(out, rev, tw)
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _pam_llr_nb(z, nv, levels, labels, per_axis, out, pos):  # pragma: no cover
         """Max-log LLRs of one axis value ``z`` (float) into ``out[pos : pos + per_axis]``
         (float32; ``modulation.demodulate_llr``'s formula)."""
@@ -445,7 +513,7 @@ if AVAILABLE:
                     d0 = d
             out[pos + b] = np.float32((d1 - d0) / nv)
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _demap_nb(zf, nv_row, bpsk, levels, labels, per_axis):  # pragma: no cover
         """LLRs (float32 [S * n_data * bits]) of the equalised grid ``zf`` [S, n_data] with noise
         variance ``nv_row`` [n_data] (every symbol), in ``demodulate_llr``'s bit order."""
@@ -463,7 +531,7 @@ if AVAILABLE:
                     _pam_llr_nb(zf[s, j].imag, nv, levels, labels, per_axis, out, pos + per_axis)
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _codeword_nb(llr, inv0, inv1, enc0, enc1):  # pragma: no cover
         """``fec.hard_decision_int`` on arrays: (True, information bits uint8 [steps - 6]) when
         the hard decisions of ``llr`` [2 steps] are a terminated codeword, else (False, [])."""
@@ -499,25 +567,30 @@ if AVAILABLE:
                 return False, u[:0]
         return True, u[: steps - 6].copy()
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
+    def h2_exact(h):  # pragma: no cover
+        """|h|^2 elementwise (float64)."""
+        return h.real * h.real + h.imag * h.imag
+
+    @njit(cache=True, error_model="numpy")
     def _equalize_from_estimate_nb(y, h, noise, est_err, ip, idd, bins_p, pilots, kp, kp2, tk, times, fit_upto,
                                    fit_tdot, bound, tmax, kd_max, kd_int_max, kd_col, bins_d, mmse):  # pragma: no cover
         """:func:`_equalize_nb` with the channel's derived values (``ChannelEstimate.parts``,
         the pilots' MRC weights, the data REs' noise) computed here."""
         hp = h[ip]
         hd = h[idd]
-        wp = np.conj(hp) / noise[ip]
+        wp = np.conj(hp) * (1.0 / noise[ip])
         pilot_snr = 0.0
         if y.shape[0] >= 8:
             for p in range(hp.size):
                 pilot_snr += (wp[p] * hp[p]).real
         h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
-        inv_hd = 1.0 / hd
+        inv_hd = np.conj(hd) * (1.0 / h2_exact(hd))  # 1 / hd; (numba raises on a complex division by zero)
         nd = noise[idd] * (1.0 + est_err)
         return _equalize_nb(y, bins_p, pilots, wp, pilot_snr, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax,
                             kd_max, kd_int_max, kd_col, bins_d, inv_hd, h2, nd, mmse)
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _header_nb(buf, starts, times, n, cfo, dc, w_iq, rev, tw,
                    bins, lts_half, pair_lo, pair_hi, k_used, ridge_noise, ridge_fh, ridge_f, f, gram, noise_smoother,
                    smooth, ip, idd, bins_p, pilots, kp, kp2, tk, htimes, tmax, kd_max, kd_int_max, kd_col, bins_d,
@@ -566,7 +639,7 @@ if AVAILABLE:
                         known[s, j] = complex(label_level[li], label_level[lq])
         return h, noise, noise_mean, snr, est_err, ntaps, zf, llr, exact, info, known
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _refine_noise_nb(zf, known, h, idd, noise, noise_mean, est_err, num_pilots):  # pragma: no cover
         """``estimation.refine_noise`` on arrays: (noise [U], noise_mean, snr) after adding the
         decoded header's ZF residuals to the LTS pair's noise samples."""
@@ -586,7 +659,7 @@ if AVAILABLE:
         signal = e / u - est_err * new
         return noise * (new / noise_mean), new, max(signal, 1e-3 * new) / new
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _payload_nb(buf, a0, count, sl, cp, rel, n, cfo, dc, w_iq, rev, tw, h, noise, est_err, ip, idd, bins_p,
                     pilots, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax, kd_max, kd_int_max, kd_col, bins_d,
                     mmse, check_intact):  # pragma: no cover
@@ -608,7 +681,7 @@ if AVAILABLE:
             intact = _payload_intact_nb(y, h[ip], noise[ip], bins_p, pilots)
         return data, zf, nv, nv_unb, drift, intact
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _detect_nb(x, prod, period, window, block, threshold):  # pragma: no cover
         """``sync.detect_peak`` on the lag products ``prod = conj(x[:-D]) x[D:]`` (complex64,
         from numpy): the same cumulative sums (complex128 / float64, in order) and tests."""
@@ -656,7 +729,7 @@ if AVAILABLE:
                 return valid, i, d, True
             d = arg
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _rotate_nb(raw, cfo, n0, n):  # pragma: no cover
         """``sync.rotate``: ``raw`` (complex [m]) times ``exp(-2j pi cfo (k + n0) / n)``; complex128."""
         w = -2 * np.pi * cfo / n
@@ -665,7 +738,7 @@ if AVAILABLE:
             out[k] = raw[k] * np.exp((1j * w) * (k + n0))
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _synchronize_nb(x, d, n, cp, short_len, long_gi, search, period, rev, tw, next_bin, hyps, hyp_idx,
                         pair_ref_conj, ref, used_bins, pair_energy, verify_threshold, multipath_threshold,
                         backoff):  # pragma: no cover

@@ -198,3 +198,44 @@ def test_compiled_synchronisation_gives_the_numpy_result(fft_size, snr_db):
                 assert a.cfo == pytest.approx(b.cfo, abs=1e-9) and a.quality == pytest.approx(b.quality, rel=1e-9)
             agree += 1
     assert verified >= 20
+
+
+@pytest.mark.skipif(not _kernels.AVAILABLE, reason="numba not installed")
+@pytest.mark.parametrize("cfg_kw", [{}, {"fft_size": 128}, {"fft_size": 64, "num_used": 8, "num_pilots": 2}])
+def test_compiled_estimate_equalise_and_integrity_match_numpy(cfg_kw):
+    # stage by stage on synthetic spectra: 4-tap channels with a fractional delay, -3..30 dB,
+    # 3..100 symbols (header-like and long), ZF/MMSE, SFO tracking on and off
+    from vlmcsc.phy import estimation as E
+    from vlmcsc.phy import integrity as I
+    from vlmcsc.phy.preamble import training
+
+    cfg = OfdmConfig(**cfg_kw)
+    tr, lay, n = training(cfg), E.layout(cfg), cfg.fft_size
+    rng = np.random.default_rng(n + cfg.num_used)
+    for snr in (-3, 3, 10, 30):
+        taps = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+        h = np.fft.fft(np.r_[taps, np.zeros(n - 4)]) * np.exp(-2j * np.pi * np.arange(n) * 0.37 / n)
+        sig = 10 ** (-snr / 20)
+        lts = [h * tr.lts_freq + sig * (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2) for _ in "12"]
+        for smooth in (True, False):
+            a, b = E.estimate_channel(*lts, cfg, tr, smooth), E.estimate_channel_compiled(*lts, cfg, tr, smooth)
+            assert (a.num_taps, a.est_err) == (b.num_taps, b.est_err)
+            assert np.allclose(a.h, b.h, rtol=1e-4, atol=1e-5) and np.allclose(a.noise, b.noise)
+            assert a.snr == pytest.approx(b.snr, rel=1e-5)
+        for s in (3, 9, 20, 100):
+            axes = E.SymbolAxes(np.arange(s) + 5, np.arange(s) * 80.0 + 200, cfg, tr)
+            y = rng.standard_normal((s, n)) + 1j * rng.standard_normal((s, n))
+            drift = np.exp(1e-4j * axes.time[:, None] * lay.kp)
+            y[:, lay.bins_p] = h[lay.bins_p] * axes.pilots * drift + 0.1 * y[:, lay.bins_p]
+            for mode in ("zf", "mmse"):
+                for sfo in (0.0, 200.0):
+                    e1 = E.equalize(y, None, None, a, cfg, tr, mode, sfo, axes=axes)
+                    e2 = E.equalize_compiled(y, a, cfg, mode, sfo, axes)
+                    for f in ("data", "data_unbiased", "noise_var_row", "noise_var_unbiased_row"):
+                        assert np.allclose(getattr(e1, f), getattr(e2, f), rtol=1e-9, atol=1e-12), f
+                    assert e1.sfo_slope == pytest.approx(e2.sfo_slope, rel=1e-9, abs=1e-15)
+            clean = np.tile(h * tr.lts_freq, (s, 1))
+            clean[:, lay.bins_p] = h[lay.bins_p] * axes.pilots
+            for grid in (y, clean):
+                args = (grid, a.h[lay.ip], a.noise[lay.ip], lay.bins_p, axes.pilots)
+                assert I.payload_intact(*args) == I.payload_intact_compiled(*args)
