@@ -837,3 +837,27 @@ if AVAILABLE:
             v += np.conj(a[k]) * a[n + k]
         eps += np.arctan2(v.imag, v.real) / (2 * np.pi)
         return True, t, eps, rho, t + backoff - long_gi - short_len
+
+    @njit(cache=True, error_model="numpy")
+    def _evm_nb(zf, bits, used, bpsk, per_axis, label_level):  # pragma: no cover
+        """Error power of the symbols ``zf`` (complex [n]) at the indices ``used`` against the
+        constellation points of ``bits`` (uint8 [n * bits per symbol]), relative to their power
+        (the receiver's digital EVM, linear)."""
+        bps = 1 if bpsk else 2 * per_axis
+        num = 0.0
+        den = 0.0
+        for i in used:
+            pos = i * bps
+            if bpsk:
+                ref = complex(-1.0 if bits[pos] else 1.0, 0.0)
+            else:
+                li = 0
+                lq = 0
+                for b in range(per_axis):
+                    li = 2 * li + bits[pos + b]
+                    lq = 2 * lq + bits[pos + per_axis + b]
+                ref = complex(label_level[li], label_level[lq])
+            e = zf[i] - ref
+            num += e.real * e.real + e.imag * e.imag
+            den += ref.real * ref.real + ref.imag * ref.imag
+        return num / den
