@@ -204,6 +204,26 @@ class StreamingReceiver:
         # FFT-window shifts (samples) tried after a header CRC failure, in this order
         self._header_retry_shifts = (-1, 1, -2)
         self.reset()
+        if self.backend == "numba" and not _kernels._payload_nb.signatures:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile the per-frame kernels now (first compiled receiver of a process), on two
+        synthetic noisy frames, so a radio stream's first frame does not wait for them: numba
+        compiles them once per machine in ~45 s of CPU and caches them on disk (``cache=True``);
+        loading them from that cache takes ~0.5 s. The receiver is reset afterwards."""
+        rng = np.random.default_rng(0)
+        tx = FrameTransmitter(self.cfg)
+        sym = np.exp(2j * np.pi * rng.random(2 * self.cfg.num_data_subcarriers))
+        clean = np.concatenate([np.zeros(200), tx.analog_frame(sym), tx.digital_frame(bytes(64), modulation="16qam"),
+                                np.zeros(self.cfg.frame_len(4))])
+        noise = 0.3 * self.cfg.tx_scale * (rng.standard_normal(clean.size) + 1j * rng.standard_normal(clean.size))
+        log, self.sync_log = self.sync_log, None
+        try:
+            self.process((clean + noise).astype(np.complex64))
+        finally:
+            self.sync_log = log
+            self.reset()
 
     def reset(self) -> None:
         """Forget the stream (buffer, pending frame) and zero the counters."""
