@@ -774,6 +774,7 @@ if AVAILABLE:
             q[hi] = abs(acc) / (den + 1e-30)
         order = np.argsort(q)[::-1]
         nlag = raw.size - 2 * n + 1
+        ref_conj = np.conj(ref[:n])
         best_rho = -1.0
         best_eps = 0.0
         best_peak = 0
@@ -789,12 +790,17 @@ if AVAILABLE:
             g = hyps[order[rank]]
             eps_g = eps_c + float(g)
             seg_g = rot_c if g == 0 else _rotate_nb(raw, eps_g, lo - d, n)
+            # the reference is the LTS twice: correlate the sum of the two halves with one LTS
+            # (half the products of np.correlate with the pair; the same sums regrouped)
+            pair = np.empty(nlag + n - 1, np.complex128)
+            for k in range(nlag + n - 1):
+                pair[k] = seg_g[k] + seg_g[k + n]
             c = np.empty(nlag)
             peak = 0
             for k in range(nlag):
                 acc = 0j
-                for m in range(2 * n):
-                    acc += seg_g[k + m] * np.conj(ref[m])
+                for m in range(n):
+                    acc += pair[k + m] * ref_conj[m]
                 c[k] = acc.real * acc.real + acc.imag * acc.imag
                 if c[k] > c[peak]:
                     peak = k
