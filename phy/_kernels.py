@@ -867,3 +867,61 @@ if AVAILABLE:
             num += e.real * e.real + e.imag * e.imag
             den += ref.real * ref.real + ref.imag * ref.imag
         return num / den
+
+    @njit(cache=True, error_model="numpy")
+    def _digital_decode_nb(zf, nv_row, bpsk, levels, labels, per_axis, sel, inv0, inv1, enc0, enc1, trellis):  # pragma: no cover
+        """Digital payload, first half: LLRs of every slot (float32, ``demodulate_llr``'s), the
+        coded bits' LLRs picked by ``sel`` (the de-interleaver), then ``fec.viterbi_decode``'s
+        single-codeword path: non-finite LLRs clipped, the hard-decision codeword shortcut, else
+        the full-length Viterbi. Returns (slot LLRs, information bits uint8)."""
+        llr = _demap_nb(zf, nv_row, bpsk, levels, labels, per_axis)
+        x = np.empty(sel.size)
+        for i in range(sel.size):
+            v = float(llr[sel[i]])
+            if np.isnan(v):
+                v = 0.0
+            elif v == np.inf:
+                v = 1e6
+            elif v == -np.inf:
+                v = -1e6
+            x[i] = v
+        ok, info = _codeword_nb(x, inv0, inv1, enc0, enc1)
+        if not ok:
+            info = _viterbi_k7(x, trellis)[: x.size // 2 - 6].copy()
+        return llr, info
+
+    @njit(cache=True, error_model="numpy")
+    def _digital_finish_nb(zf, data, nv_row, llr, sel, info, reencode, bpsk, per_axis, label_level, enc0, enc1):  # pragma: no cover
+        """Digital payload, second half: the resource elements carrying coded bits (sorted), their
+        symbols (complex64) and noise variances (float32), and the EVM (linear) against the
+        re-encoded bits (``reencode``: the CRC passed) or else the hard decisions."""
+        bps = 1 if bpsk else 2 * per_axis
+        bits = np.empty(llr.size, np.uint8)
+        for i in range(llr.size):
+            bits[i] = 1 if llr[i] < 0 else 0
+        if reencode:
+            steps = info.size + 6
+            for t in range(steps):
+                e0 = 0
+                e1 = 0
+                for d in enc0:
+                    if d <= t < info.size + d:
+                        e0 ^= info[t - d]
+                for d in enc1:
+                    if d <= t < info.size + d:
+                        e1 ^= info[t - d]
+                bits[sel[2 * t]] = e0
+                bits[sel[2 * t + 1]] = e1
+        nd = zf.shape[1]
+        used = np.zeros(zf.size, np.bool_)
+        for i in range(sel.size):
+            used[sel[i] // bps] = True
+        idx = np.nonzero(used)[0]
+        zflat = zf.ravel()
+        dflat = data.ravel()
+        symbols = np.empty(idx.size, np.complex64)
+        noise = np.empty(idx.size, np.float32)
+        for j in range(idx.size):
+            symbols[j] = dflat[idx[j]]
+            noise[j] = nv_row[idx[j] % nd]
+        return symbols, noise, _evm_nb(zflat, bits, idx, bpsk, per_axis, label_level)

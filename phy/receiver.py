@@ -130,11 +130,11 @@ class StreamingReceiver:
         if backend == "numba":
             self._header_stage, self._refine, self._payload_stage = self._header_numba, self._refine_numba, self._payload_numba
             self._detect, self._synchronize = detect_peak_compiled, synchronize_compiled
-            self._demap, self._evm = self._demap_numba, self._evm_numba
+            self._digital_stage = self._digital_numba
         else:
             self._header_stage, self._refine, self._payload_stage = self._header_numpy, self._refine_numpy, self._payload_numpy
             self._detect, self._synchronize = detect_peak, synchronize
-            self._demap, self._evm = self._demap_numpy, self._evm_numpy
+            self._digital_stage = self._digital_numpy
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -456,28 +456,45 @@ class StreamingReceiver:
             y, p.est.h.take(self._lay.ip), p.est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots)
         return eq, intact
 
-    @staticmethod
-    def _demap_numpy(eq: Equalized, mod: str) -> np.ndarray:
-        """Max-log LLRs (float32 [S * n_data * bits]) of a digital payload's unbiased symbols."""
-        return demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), mod)
-
-    @staticmethod
-    def _demap_numba(eq: Equalized, mod: str) -> np.ndarray:
-        per_axis, scale = _axis_params(mod)
-        levels, labels, _ = _pam(per_axis, scale)
-        return _kernels._demap_nb(eq.data_unbiased, eq.noise_var_unbiased_row, mod == "bpsk", levels, labels, per_axis)
-
-    @staticmethod
-    def _evm_numpy(zf: np.ndarray, slot_bits: np.ndarray, used: np.ndarray, mod: str) -> float:
-        """Relative error power of ``zf[used]`` (complex [n]) against the points of ``slot_bits``."""
+    def _digital_numpy(self, eq: Equalized, mod: str, coded_len: int) -> tuple:
+        """Digital payload stage, numpy reference: LLRs, de-interleave, Viterbi, CRC-32, EVM.
+        Returns (payload bytes | None, symbols complex64 [n], noise variance float32 [n], EVM
+        linear) for the ``n`` resource elements carrying coded bits."""
+        bps = bits_per_symbol(mod)
+        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), mod)
+        sel = permutation(llr.size, self.cfg.interleaver_seed)[:coded_len]
+        bits = fec.viterbi_decode(llr[sel])
+        payload = fec.check_crc32(bits_to_bytes(bits))
+        # EVM against the re-encoded symbols when the CRC passed, else against hard decisions
+        slot_bits = (llr < 0).astype(np.uint8)
+        if payload is not None:
+            slot_bits[sel] = fec.conv_encode(bits)
+        # the OFDM resource elements carrying coded bits (sorted; the others carry filler)
+        used = np.zeros(llr.size // bps, bool)
+        used[sel // bps] = True
+        used_syms = used.nonzero()[0]
+        zf = eq.data_unbiased.ravel()
         ref = modulate(slot_bits, mod)
-        return float(np.mean(np.abs(zf[used] - ref[used]) ** 2) / np.mean(np.abs(ref[used]) ** 2))
+        err = float(np.mean(np.abs(zf[used_syms] - ref[used_syms]) ** 2) / np.mean(np.abs(ref[used_syms]) ** 2))
+        return (payload, eq.data.ravel()[used_syms].astype(np.complex64),
+                eq.noise_var.ravel()[used_syms].astype(np.float32), err)
 
-    @staticmethod
-    def _evm_numba(zf: np.ndarray, slot_bits: np.ndarray, used: np.ndarray, mod: str) -> float:
+    def _digital_numba(self, eq: Equalized, mod: str, coded_len: int) -> tuple:
+        """Digital payload stage, two compiled calls around the CRC-32 (zlib); as
+        :meth:`_digital_numpy`."""
         per_axis, scale = _axis_params(mod)
-        levels, _, label_to_level = _pam(per_axis, scale)
-        return float(_kernels._evm_nb(zf, slot_bits, used, mod == "bpsk", per_axis, levels[label_to_level]))
+        levels, labels, label_to_level = _pam(per_axis, scale)
+        nslots = eq.data_unbiased.size * bits_per_symbol(mod)
+        sel = permutation(nslots, self.cfg.interleaver_seed)[:coded_len]
+        inv0, inv1, enc0, enc1 = self._nb_header[-4:]
+        bpsk = mod == "bpsk"
+        llr, info = _kernels._digital_decode_nb(eq.data_unbiased, eq.noise_var_unbiased_row, bpsk, levels, labels,
+                                                per_axis, sel, inv0, inv1, enc0, enc1, _kernels.K7_OUT)
+        payload = fec.check_crc32(np.packbits(info).tobytes())
+        symbols, noise_var, err = _kernels._digital_finish_nb(
+            eq.data_unbiased, eq.data, eq.noise_var_row, llr, sel, info, payload is not None, bpsk, per_axis,
+            levels[label_to_level], enc0, enc1)
+        return payload, symbols, noise_var, float(err)
 
     def _payload_numba(self, p: PendingFrame, axes: SymbolAxes) -> tuple[Equalized, bool]:
         """Payload stage, one compiled call (``_kernels._payload_nb``); as :meth:`_payload_numpy`."""
@@ -647,25 +664,12 @@ class StreamingReceiver:
                 **common,
             )
         mod = header.modulation
-        bps = bits_per_symbol(mod)
-        llr = self._demap(eq, mod)
         coded_len = 2 * (8 * (header.length + 4) + fec.TAIL)
-        sel = permutation(llr.size, cfg.interleaver_seed)[:coded_len]
-        bits = fec.viterbi_decode(llr[sel])
-        payload = fec.check_crc32(bits_to_bytes(bits))
-        # EVM against the re-encoded symbols when the CRC passed, else against hard decisions
-        slot_bits = (llr < 0).astype(np.uint8)
-        if payload is not None:
-            slot_bits[sel] = fec.conv_encode(bits)
-        # the OFDM resource elements carrying coded bits (sorted; the others carry filler)
-        used = np.zeros(llr.size // bps, bool)
-        used[sel // bps] = True
-        used_syms = used.nonzero()[0]
-        err = self._evm(eq.data_unbiased.ravel(), slot_bits, used_syms, mod)
+        payload, symbols, noise_var, err = self._digital_stage(eq, mod, coded_len)
         self.stats["frames_ok" if payload is not None else "payload_crc_fail"] += 1
         return Frame(
-            symbols=eq.data.ravel()[used_syms].astype(np.complex64),
-            noise_var=eq.noise_var.ravel()[used_syms].astype(np.float32),
+            symbols=symbols,
+            noise_var=noise_var,
             payload=payload,
             evm_db=float(10 * np.log10(max(err, 1e-12))),
             modulation=mod,
