@@ -24,6 +24,7 @@ from scipy.special import erfc, erfcinv
 
 from vlmcsc.phy import FrameTransmitter, OfdmConfig, StreamingReceiver
 from vlmcsc.phy.channel import ChannelSimulator
+from vlmcsc.phy.preamble import training
 
 FS_ALARM = 2e6  # sample rate for the false-alarm rate (issue: per hour of noise at 2 MS/s)
 
@@ -229,7 +230,7 @@ def bench_detection(cfg: OfdmConfig, quick: bool) -> dict:
     # model P(max over lags > v) = lags * exp(-2U v) per integer-CFO hypothesis (energy on the
     # U used bins of both LTS windows); check it where it is measurable (the spy below sees the
     # best of the hypotheses tried: up to all of them on noise)
-    hyps = nrx._train.int_cfo_hyps.size
+    hyps = training(cfg).int_cfo_hyps.size
     v_check = math.log(lags * hyps / 0.05) / (2 * cfg.num_used)
     # the peak-lag test and the multipath-sum test each pass noise with false_alarm_prob
     p_verify_model = min(1.0, lags * hyps * math.exp(-2 * cfg.num_used * thr)) + nrx.false_alarm_prob

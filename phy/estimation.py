@@ -270,8 +270,8 @@ class SymbolAxes:
 
     def __init__(self, sym_index: np.ndarray, sym_time: np.ndarray, cfg: OfdmConfig, train: Training) -> None:
         lay = layout(cfg)
-        self.index = np.asarray(sym_index)
-        self.time = tt = np.asarray(sym_time, float)
+        self.index = np.array(sym_index)  # (own copies: they are made read-only below)
+        self.time = tt = np.array(sym_time, float)
         self.pilots = train.pilot_table[self.index % train.pilot_table.shape[0]]  # [S, P] +-1
         self.tk = tt[:, None] * lay.kp  # [S, P]: SFO phase per unit drift
         self.tmax = float(np.abs(tt).max()) if tt.size else 0.0
@@ -290,6 +290,8 @@ class SymbolAxes:
         self.fit_tdot = np.array([f[2] for f in self.fits], float)
         self.pilots = np.ascontiguousarray(self.pilots, float)
         self.tk = np.ascontiguousarray(self.tk, float)
+        for a in (self.index, self.time, self.pilots, self.tk, self.fit_upto, self.fit_tdot):
+            a.setflags(write=False)  # shared by every frame of this length (receiver_plan caches them)
 
 
 @functools.lru_cache(maxsize=64)

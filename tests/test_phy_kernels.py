@@ -239,3 +239,23 @@ def test_compiled_estimate_equalise_and_integrity_match_numpy(cfg_kw):
             for grid in (y, clean):
                 args = (grid, a.h[lay.ip], a.noise[lay.ip], lay.bins_p, axes.pilots)
                 assert I.payload_intact(*args) == I.payload_intact_compiled(*args)
+
+
+def test_receiver_plan_is_one_frozen_read_only_table_set_per_config():
+    import dataclasses
+
+    from vlmcsc.phy.plan import receiver_plan
+
+    cfg = OfdmConfig()
+    plan = receiver_plan(cfg)
+    assert receiver_plan(OfdmConfig()) is plan  # one per config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.period = 1
+    arrays = [v for v in vars(plan).values() if isinstance(v, np.ndarray)] + list(plan.codeword_delays)
+    axes = plan.payload_axes(20)
+    arrays += [axes.pilots, axes.tk, axes.time, plan.hdr_axes.pilots, *plan.analog_selection(20, 960)]
+    assert len(arrays) >= 12 and not any(a.flags.writeable for a in arrays)
+    assert plan.payload_axes(20) is axes
+    assert plan.hdr_perm.size == cfg.header_coded_bits * cfg.header_repeat
+    rx = StreamingReceiver(cfg)
+    assert not [k for k, v in vars(rx).items() if isinstance(v, dict) and k != "stats"]  # no per-receiver caches
