@@ -1,11 +1,27 @@
 """Compiled per-frame kernels (numba ``@njit(cache=True)``), with the numpy code as the reference.
 
 ``AVAILABLE`` says whether numba imported; without it the callers keep their numpy paths and a
-warning says so once (never a crash). Kernels so far:
+warning says so once (never a crash). Each kernel mirrors a numpy function step by step (same
+formulas, loops instead of array calls) and gives its result to float rounding
+(tests/test_phy_kernels.py); ``StreamingReceiver(backend="numba")`` (the default) runs them, one
+call per stage:
 
+- detection: :func:`_detect_nb` (``sync.detect_peak``; bit-identical);
+- synchronisation: :func:`_synchronize_nb` (``sync.synchronize``);
+- header: :func:`_header_nb` = :func:`_windows_nb` (FFT windows, front end, CFO; our radix-2
+  :func:`_fft_rows_nb`) + :func:`_estimate_channel_nb` (``estimation.estimate_channel`` with
+  :func:`_sparse_taps_nb`) + :func:`_equalize_nb` (``estimation.equalize``) + :func:`_demap_nb`
+  (``modulation.demodulate_llr``) + copy combining + :func:`_codeword_nb`
+  (``fec.hard_decision_int``); :func:`_refine_noise_nb` (``estimation.refine_noise``);
+- payload: :func:`_payload_nb` = windows + equaliser + :func:`_payload_intact_nb`
+  (``integrity.payload_intact``); digital: :func:`_digital_decode_nb` (demap, de-interleave,
+  codeword shortcut or :func:`_viterbi_k7`) and :func:`_digital_finish_nb` (re-encode, EVM);
 - :func:`viterbi_k7`: soft-decision Viterbi of the terminated K=7 [133, 171] code, one codeword,
   scalar loops over 64 states x 2 predecessors (full-length ML, no windows). Same bits as
-  ``fec.viterbi_decode``'s numpy path wherever that one is exact ML (tests/test_phy_kernels.py).
+  ``fec.viterbi_decode``'s numpy path wherever that one is exact ML.
+
+Per-frame kernels use ``error_model="numpy"`` and avoid complex division by a possibly zero
+value, so garbage input gives non-finite numbers (as numpy) instead of ``ZeroDivisionError``.
 """
 
 from __future__ import annotations
@@ -86,10 +102,8 @@ def viterbi_k7(llr: np.ndarray) -> np.ndarray:
 
 
 # -- per-frame stages: channel estimate, equalisation + pilot tracking, payload integrity -----
-# Each mirrors a numpy reference in estimation.py / integrity.py operation by operation (the same
-# formulas, loops instead of array calls); results agree to float rounding
-# (tests/test_phy_kernels.py). The receiver calls them through :mod:`.stages_nb`-style wrappers
-# in estimation.py / integrity.py when its backend is "numba".
+# Each mirrors a numpy reference in estimation.py / integrity.py / sync.py / modulation.py / fec.py
+# operation by operation; results agree to float rounding (tests/test_phy_kernels.py).
 
 if AVAILABLE:
 
@@ -568,7 +582,7 @@ if AVAILABLE:
         return True, u[: steps - 6].copy()
 
     @njit(cache=True, error_model="numpy")
-    def h2_exact(h):  # pragma: no cover
+    def _abs2_nb(h):  # pragma: no cover
         """|h|^2 elementwise (float64)."""
         return h.real * h.real + h.imag * h.imag
 
@@ -585,7 +599,7 @@ if AVAILABLE:
             for p in range(hp.size):
                 pilot_snr += (wp[p] * hp[p]).real
         h2 = hd.real * hd.real + hd.imag * hd.imag + 1e-30
-        inv_hd = np.conj(hd) * (1.0 / h2_exact(hd))  # 1 / hd; (numba raises on a complex division by zero)
+        inv_hd = np.conj(hd) * (1.0 / _abs2_nb(hd))  # 1 / hd; (numba raises on a complex division by zero)
         nd = noise[idd] * (1.0 + est_err)
         return _equalize_nb(y, bins_p, pilots, wp, pilot_snr, kp, kp2, tk, times, fit_upto, fit_tdot, bound, tmax,
                             kd_max, kd_int_max, kd_col, bins_d, inv_hd, h2, nd, mmse)
