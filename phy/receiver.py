@@ -158,7 +158,8 @@ class StreamingReceiver:
         self.max_sfo_ppm = float(max_sfo_ppm)
         self.sync_log: list[dict] | None = [] if keep_sync_log else None
         # every table of the per-frame path that only depends on the config: one read-only plan
-        self._plan = plan = receiver_plan(self.cfg)
+        cfg = self.cfg
+        self._plan = plan = receiver_plan(cfg)
         self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
         if self.backend == "numba":  # the compiled header stage's tables, in _kernels._header_nb's order
             lay, train, ax = plan.lay, plan.train, plan.hdr_axes

@@ -259,3 +259,12 @@ def test_receiver_plan_is_one_frozen_read_only_table_set_per_config():
     assert plan.hdr_perm.size == cfg.header_coded_bits * cfg.header_repeat
     rx = StreamingReceiver(cfg)
     assert not [k for k, v in vars(rx).items() if isinstance(v, dict) and k != "stats"]  # no per-receiver caches
+
+
+@pytest.mark.parametrize("backend", [None, "numpy"])
+def test_receiver_with_the_default_config_decodes(backend):
+    # StreamingReceiver() without a config (the plan refactor once read the None argument)
+    iq = np.concatenate([np.zeros(300, np.complex64), FrameTransmitter().digital_frame(b"default", seq=3),
+                         np.zeros(3000, np.complex64)])
+    frames = StreamingReceiver(backend=backend).process(iq)
+    assert [(f.seq, f.payload) for f in frames] == [(3, b"default")]
