@@ -24,6 +24,7 @@ from scipy.special import erfc, erfcinv
 
 from vlmcsc.phy import FrameTransmitter, OfdmConfig, StreamingReceiver
 from vlmcsc.phy.channel import ChannelSimulator
+from vlmcsc.phy.preamble import training
 
 FS_ALARM = 2e6  # sample rate for the false-alarm rate (issue: per hour of noise at 2 MS/s)
 
@@ -53,13 +54,17 @@ def _best_time(fn, repeats: int) -> float:
 
 # -- throughput -------------------------------------------------------------------------------
 def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
+    """Receiver CPU throughput with the default backend (compiled when numba imports) and, on
+    the same streams in the same run, with the numpy reference backend (``*_numpy`` keys)."""
     rng = np.random.default_rng(1)
     noise = ChannelSimulator(snr_db=10, seed=2).noise(1_000_000 if quick else 4_000_000)
+    backend = StreamingReceiver(cfg).backend
+    backends = [backend] + (["numpy"] if backend != "numpy" else [])
 
-    def run_noise():
-        _feed(StreamingReceiver(cfg), noise, 65536)
+    def run_noise(b):
+        _feed(StreamingReceiver(cfg, backend=b), noise, 65536)
 
-    t_noise = _best_time(run_noise, 3)
+    t_noise = {b: _best_time(lambda: run_noise(b), 3) for b in backends}
     tx = FrameTransmitter(cfg)
     nframes = 30 if quick else 150
     syms = [_qpsk(960, rng)[0] for _ in range(nframes)]
@@ -68,39 +73,54 @@ def bench_throughput(cfg: OfdmConfig, quick: bool) -> dict:
         snr_db=20, cfo_hz=25e3, sfo_ppm=20, rms_delay_s=0.5e-6, timing_offset=0.3, phase_noise_hz=10, seed=3
     )
 
-    def impaired_and_timed(frames: np.ndarray, repeats: int) -> tuple[np.ndarray, list, float]:
-        """Impair a back-to-back frame stream, then the best CPU time to decode it (and the frames)."""
+    def impaired_and_timed(frames: np.ndarray, repeats: int) -> tuple[np.ndarray, list, dict]:
+        """Impair a back-to-back frame stream, then the best CPU time to decode it per backend
+        (and the frames of the default backend)."""
         impaired = np.concatenate([ch.noise(500), ch.apply(frames), ch.noise(500)])
         decoded = []
+        times = {}
+        for b in backends:
+            def run():
+                out = _feed(StreamingReceiver(cfg, backend=b), impaired, 8192)
+                if b == backend:
+                    decoded[:] = out
 
-        def run():
-            decoded[:] = _feed(StreamingReceiver(cfg), impaired, 8192)
-
-        return impaired, decoded, _best_time(run, repeats)
+            times[b] = _best_time(run, repeats)
+        return impaired, decoded, times
 
     stream, decoded, t_frames = impaired_and_timed(stream, 3)
-    # long frames (4800 symbols): the fixed per-frame cost (~300 small numpy calls) amortised
+    # long frames (4800 symbols): the fixed per-frame cost amortised
     nlong = 6 if quick else 20
     lstream = np.concatenate([tx.analog_frame(_qpsk(4800, rng)[0], seq=i) for i in range(nlong)])
     lstream, ldec, t_long = impaired_and_timed(lstream, 3)
     ndig = 20 if quick else 80
     payloads = [bytes(rng.integers(0, 256, 200, dtype=np.uint8)) for _ in range(ndig)]
     dstream = np.concatenate([tx.digital_frame(p, seq=i) for i, p in enumerate(payloads)])
-    dstream, ddec, t_dig = impaired_and_timed(dstream, 2)
-    return {
-        "rx_msps_noise": noise.size / t_noise / 1e6,
-        "rx_msps_frames": stream.size / t_frames / 1e6,
+    dstream, ddec, t_dig = impaired_and_timed(dstream, 3)
+    b = backend
+    out = {
+        "rx_backend": backend,
+        "rx_msps_noise": noise.size / t_noise[b] / 1e6,
+        "rx_msps_frames": stream.size / t_frames[b] / 1e6,
         # the issue's names (the same CPU-time figures; wall time printed by main())
-        "rx_msps_noise_cpu": noise.size / t_noise / 1e6,
-        "rx_msps_frames_cpu": stream.size / t_frames / 1e6,
-        "rx_msps_frames_digital_qpsk_cpu": dstream.size / t_dig / 1e6,
+        "rx_msps_noise_cpu": noise.size / t_noise[b] / 1e6,
+        "rx_msps_frames_cpu": stream.size / t_frames[b] / 1e6,
+        "rx_msps_frames_digital_qpsk_cpu": dstream.size / t_dig[b] / 1e6,
         "rx_frames_decoded": f"{len(decoded)}/{nframes}",
-        "rx_msps_frames_long_4800": lstream.size / t_long / 1e6,
+        "rx_msps_frames_long_4800": lstream.size / t_long[b] / 1e6,
         "rx_long_frames_decoded": f"{len(ldec)}/{nlong}",
-        "rx_msps_frames_digital_qpsk": dstream.size / t_dig / 1e6,
+        "rx_msps_frames_digital_qpsk": dstream.size / t_dig[b] / 1e6,
         "rx_digital_frames_ok": f"{sum(f.payload is not None for f in ddec)}/{ndig}",
         "frame_samples_analog_960": int(stream.size / nframes),
     }
+    if "numpy" in t_frames and b != "numpy":  # the reference backend, same streams, same minutes
+        out.update({
+            "rx_msps_noise_cpu_numpy": noise.size / t_noise["numpy"] / 1e6,
+            "rx_msps_frames_cpu_numpy": stream.size / t_frames["numpy"] / 1e6,
+            "rx_msps_frames_digital_qpsk_cpu_numpy": dstream.size / t_dig["numpy"] / 1e6,
+            "rx_msps_frames_long_4800_numpy": lstream.size / t_long["numpy"] / 1e6,
+        })
+    return out
 
 
 # -- uncoded QPSK BER through the full receiver ------------------------------------------------
@@ -202,20 +222,15 @@ def bench_detection(cfg: OfdmConfig, quick: bool) -> dict:
         lrx_log.append(r.quality)
         return None
 
-    import vlmcsc.phy.receiver as rx_mod
-
-    rx_mod.synchronize = spy
-    try:
-        _feed(lrx, noise.noise(400_000 if quick else 2_000_000), 65536)
-    finally:
-        rx_mod.synchronize = orig
+    lrx._synchronize = spy  # the receiver's synchronisation stage (either backend)
+    _feed(lrx, noise.noise(400_000 if quick else 2_000_000), 65536)
     q = np.array(lrx_log)
     thr = nrx.verify_threshold
     lags = 2 * cfg.timing_search + 1
     # model P(max over lags > v) = lags * exp(-2U v) per integer-CFO hypothesis (energy on the
     # U used bins of both LTS windows); check it where it is measurable (the spy below sees the
     # best of the hypotheses tried: up to all of them on noise)
-    hyps = nrx._train.int_cfo_hyps.size
+    hyps = training(cfg).int_cfo_hyps.size
     v_check = math.log(lags * hyps / 0.05) / (2 * cfg.num_used)
     # the peak-lag test and the multipath-sum test each pass noise with false_alarm_prob
     p_verify_model = min(1.0, lags * hyps * math.exp(-2 * cfg.num_used * thr)) + nrx.false_alarm_prob
@@ -648,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         "rx_msps_noise_cpu", "rx_msps_frames_cpu", "rx_msps_frames_digital_qpsk_cpu", "vs_gnuradio_frames_ratio",
         "vs_gnuradio_frames_ratio_median", "vs_gnuradio_frames_per_cpu_ratio", "vs_gnuradio_digital_frames_per_cpu_ratio",
         "ours_msps_cpu", "gnuradio_msps_cpu", "ours_frames_found", "gnuradio_frames_found",
+        "rx_msps_noise_cpu_numpy", "rx_msps_frames_cpu_numpy", "rx_msps_frames_digital_qpsk_cpu_numpy",
         "dc_offset_frames_ok", "weak_tone_frames_ok", "sparse_alloc_frames_ok", "snr_est_max_db_iq_imbalance",
         "tdl_frames_found_m3db", "tdl_frames_found_0db", "awgn_frames_found_m3db",
     ]

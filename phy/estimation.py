@@ -11,6 +11,7 @@ import math
 import numpy as np
 from scipy.linalg.lapack import zposv
 
+from . import _kernels
 from ._numeric import _BLAS_MAX, matvec
 from .config import OfdmConfig
 from .preamble import Training
@@ -269,8 +270,8 @@ class SymbolAxes:
 
     def __init__(self, sym_index: np.ndarray, sym_time: np.ndarray, cfg: OfdmConfig, train: Training) -> None:
         lay = layout(cfg)
-        self.index = np.asarray(sym_index)
-        self.time = tt = np.asarray(sym_time, float)
+        self.index = np.array(sym_index)  # (own copies: they are made read-only below)
+        self.time = tt = np.array(sym_time, float)
         self.pilots = train.pilot_table[self.index % train.pilot_table.shape[0]]  # [S, P] +-1
         self.tk = tt[:, None] * lay.kp  # [S, P]: SFO phase per unit drift
         self.tmax = float(np.abs(tt).max()) if tt.size else 0.0
@@ -284,6 +285,13 @@ class SymbolAxes:
             if upto == total:
                 break
             upto = min(total, 4 * upto)
+        # the same windows as arrays (the compiled equaliser's arguments)
+        self.fit_upto = np.array([f[0] for f in self.fits], np.int64)
+        self.fit_tdot = np.array([f[2] for f in self.fits], float)
+        self.pilots = np.ascontiguousarray(self.pilots, float)
+        self.tk = np.ascontiguousarray(self.tk, float)
+        for a in (self.index, self.time, self.pilots, self.tk, self.fit_upto, self.fit_tdot):
+            a.setflags(write=False)  # shared by every frame of this length (receiver_plan caches them)
 
 
 @functools.lru_cache(maxsize=64)
@@ -443,3 +451,35 @@ def equalize(
         return Equalized(zf, zf, nv_zf1, nv_zf1, drift)
     g = h2 / (h2 + nd)
     return Equalized(zf * g, zf, g * nv_zf1, nv_zf1, drift)
+
+
+# -- compiled twins (numba, :mod:`._kernels`): same inputs and outputs as the numpy functions above
+def estimate_channel_compiled(
+    lts1: np.ndarray, lts2: np.ndarray, cfg: OfdmConfig, train: Training, smooth: bool = True
+) -> ChannelEstimate:
+    """:func:`estimate_channel` as one compiled call (``_kernels._estimate_channel_nb``); the
+    same :class:`ChannelEstimate` to float rounding. Requires numba (``_kernels.AVAILABLE``)."""
+    lay = layout(cfg)
+    h, noise, noise_mean, snr, est_err, ntaps = _kernels._estimate_channel_nb(
+        lts1, lts2, lay.bins_used, train.lts_half, lay.pair_lo, lay.pair_hi, cfg.fft_size, lay.k_used,
+        lay.ridge_noise, lay.ridge_fh, lay.ridge_f, lay.f, lay.gram, lay.noise_smoother, bool(smooth))
+    return ChannelEstimate(h=h, noise=noise, noise_mean=float(noise_mean), snr=float(snr), est_err=float(est_err),
+                           num_taps=int(ntaps))
+
+
+def equalize_compiled(
+    y: np.ndarray, est: ChannelEstimate, cfg: OfdmConfig, mode: str, max_sfo_ppm: float, axes: SymbolAxes
+) -> Equalized:
+    """:func:`equalize` (with ``axes``) as one compiled call (``_kernels._equalize_nb``): pilot
+    SFO fit, common phase, ZF/MMSE; the same :class:`Equalized` to float rounding. Requires numba."""
+    lay = layout(cfg)
+    hp, hp_conj, hd, h2, inv_hd = est.parts(lay)
+    wp = hp_conj / est.noise[lay.ip]
+    nsym = axes.time.size
+    pilot_snr = float(np.add.reduce((wp * hp).real)) if nsym >= 8 else 0.0
+    bound = 2 * np.pi * max_sfo_ppm * 1e-6 / cfg.fft_size if max_sfo_ppm > 0 else 0.0
+    nd = est.noise[lay.idd] * (1.0 + est.est_err)
+    data, zf, nv, nv_unb, drift = _kernels._equalize_nb(
+        y, lay.bins_p, axes.pilots, wp, pilot_snr, lay.kp, lay.kp2, axes.tk, axes.time, axes.fit_upto, axes.fit_tdot,
+        bound, axes.tmax, lay.kd_max, lay.kd_int_max, lay.kd_col, lay.bins_d, inv_hd, h2, nd, mode == "mmse")
+    return Equalized(data, zf, nv, nv_unb, float(drift))

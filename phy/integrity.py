@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _kernels
+
 
 def payload_intact(y: np.ndarray, h_pilots: np.ndarray, noise_pilots: np.ndarray, bins_pilots: np.ndarray,
                    pilot_values: np.ndarray) -> bool:
@@ -55,3 +57,10 @@ def payload_intact(y: np.ndarray, h_pilots: np.ndarray, noise_pilots: np.ndarray
         length = max(4, -(-length // 2))
         if length > s:
             return True
+
+
+def payload_intact_compiled(y: np.ndarray, h_pilots: np.ndarray, noise_pilots: np.ndarray, bins_pilots: np.ndarray,
+                            pilot_values: np.ndarray) -> bool:
+    """:func:`payload_intact` as one compiled call (``_kernels._payload_intact_nb``), the same
+    decision. Requires numba (``_kernels.AVAILABLE``)."""
+    return bool(_kernels._payload_intact_nb(y, h_pilots, noise_pilots, bins_pilots, pilot_values))

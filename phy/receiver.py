@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 from scipy.special import gammainccinv
@@ -27,13 +28,15 @@ from . import fec
 from ._numeric import fft_ortho
 from .config import OfdmConfig
 from .crc import bits_to_bytes
-from .estimation import ChannelEstimate, SymbolAxes, equalize, estimate_channel, layout, refine_noise
+from . import _kernels
+from .estimation import ChannelEstimate, Equalized, SymbolAxes, equalize, estimate_channel, refine_noise
 from .frame import Frame, Header
 from .frontend import FrontEndCorrection
 from .integrity import payload_intact
-from .modulation import bits_per_symbol, demodulate_llr, modulate
-from .preamble import analog_interleaver, permutation, training
-from .sync import SyncResult, detection_metric, synchronize
+from .modulation import _axis_params, _pam, bits_per_symbol, demodulate_llr, modulate
+from .preamble import permutation, training
+from .sync import SyncResult, detect_peak, detect_peak_compiled, synchronize, synchronize_compiled
+from .plan import receiver_plan
 from .transmitter import FrameTransmitter
 
 
@@ -74,6 +77,10 @@ class StreamingReceiver:
         max_sfo_ppm: largest sampling-frequency offset the pilot tracking follows (0 = off).
         keep_sync_log: record every verified preamble (start, SNR and CFO estimates), header
             decoded or not, in ``sync_log`` (a list of dicts; for diagnostics and benchmarks).
+        backend: "numba" (compiled per-frame stages: channel estimate, equalisation + pilot
+            tracking, payload integrity; see :mod:`._kernels`) or "numpy" (the reference path);
+            default "numba" when numba imports. "numba" without numba falls back to "numpy" with
+            a ``RuntimeWarning``. Both give the same frames to float rounding.
 
     ``stats`` counts: samples, detections, sync_rejects, header_crc_fail, header_ok, frames_ok,
     payload_crc_fail, bad_samples (NaN, inf or |x| > 1e15, zeroed), and the frames dropped:
@@ -95,6 +102,7 @@ class StreamingReceiver:
         smooth_channel: bool = True,
         max_sfo_ppm: float = 200.0,
         keep_sync_log: bool = False,
+        backend: str | None = None,
     ) -> None:
         self.cfg = cfg or OfdmConfig()
         if not (isinstance(sample_rate, (int, float)) and math.isfinite(sample_rate) and sample_rate > 0):
@@ -111,6 +119,23 @@ class StreamingReceiver:
             timing_backoff = min(2, self.cfg.cp_len // 2)
         if not isinstance(timing_backoff, (int, np.integer)) or not 0 <= timing_backoff <= self.cfg.cp_len // 2:
             raise ValueError(f"timing_backoff must be 0..cp_len/2, got {timing_backoff!r}")
+        if backend not in (None, "numba", "numpy"):
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        if backend is None:
+            backend = "numba" if _kernels.AVAILABLE else "numpy"
+        elif backend == "numba" and not _kernels.AVAILABLE:
+            warnings.warn("numba is not installed: StreamingReceiver uses its numpy backend", RuntimeWarning, stacklevel=2)
+            backend = "numpy"
+        self.backend = backend
+        # the per-frame stages of each backend (same inputs and results)
+        if backend == "numba":
+            self._header_stage, self._refine, self._payload_stage = self._header_numba, self._refine_numba, self._payload_numba
+            self._detect, self._synchronize = detect_peak_compiled, synchronize_compiled
+            self._digital_stage = self._digital_numba
+        else:
+            self._header_stage, self._refine, self._payload_stage = self._header_numpy, self._refine_numpy, self._payload_numpy
+            self._detect, self._synchronize = detect_peak, synchronize
+            self._digital_stage = self._digital_numpy
         self.sample_rate = float(sample_rate)
         self.equalizer = equalizer
         self.detection_threshold = float(detection_threshold)
@@ -132,37 +157,49 @@ class StreamingReceiver:
             raise ValueError(f"max_sfo_ppm must be 0..10000, got {max_sfo_ppm!r}")
         self.max_sfo_ppm = float(max_sfo_ppm)
         self.sync_log: list[dict] | None = [] if keep_sync_log else None
-        self._train = train
-        self._lay = layout(self.cfg)
-        self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
-        self._period = self.cfg.short_period
-        self._window = self.cfg.short_len - self._period
-        # everything of the per-frame path that only depends on the config, computed once
+        # every table of the per-frame path that only depends on the config: one read-only plan
         cfg = self.cfg
-        hs = cfg.header_symbols
-        self._hdr_index = np.arange(hs)
-        self._hdr_time = self._sym_time(0, hs)
-        self._hdr_axes = SymbolAxes(self._hdr_index, self._hdr_time, cfg, self._train)
-        slots = hs * cfg.num_data_subcarriers * bits_per_symbol(cfg.header_modulation)
-        self._hdr_perm = permutation(slots, cfg.interleaver_seed + 1)[: cfg.header_coded_bits * cfg.header_repeat]
-        self._hdr_mask = np.zeros(slots, bool)  # slots carrying coded header bits (others: zeros)
-        self._hdr_mask[self._hdr_perm] = True
-        self._sym_starts = np.zeros(0)  # CP-free window start of payload symbol i (grown on demand)
-        self._fine = np.arange(cfg.fft_size)
-        # FFT windows of the LTS pair and the header symbols, relative to the LTS start
-        n = cfg.fft_size
-        self._hdr_starts = np.concatenate([[0, n], 2 * n + cfg.cp_len + np.arange(hs) * cfg.symbol_len]).astype(float)
-        self._hdr_gather = self._hdr_starts.astype(int)[:, None] + self._fine[None, :]
-        self._hdr_span = 2 * n + hs * cfg.symbol_len
-        self._need_extra = cfg.preamble_len + cfg.header_len + cfg.timing_search + 2 * cfg.cp_len  # samples from a detection d
-        self._lts_to_payload = 2 * cfg.fft_size + cfg.header_len
-        self._payload_axes: dict[int, SymbolAxes] = {}  # nsym -> payload symbol axes
-        self._analog_sel: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # (nsym, length) -> (RE, column)
+        self._plan = plan = receiver_plan(cfg)
+        self._tx = FrameTransmitter(self.cfg)  # re-encodes decoded headers (data-aided noise)
+        if self.backend == "numba":  # the compiled header stage's tables, in _kernels._header_nb's order
+            lay, train, ax = plan.lay, plan.train, plan.hdr_axes
+            m = cfg.header_modulation
+            per_axis, scale = _axis_params(m)
+            levels, labels, label_to_level = _pam(per_axis, scale)
+            self._nb_header = (
+                plan.fft_rev, plan.fft_tw,
+                lay.bins_used, train.lts_half, lay.pair_lo, lay.pair_hi, lay.k_used, lay.ridge_noise, lay.ridge_fh,
+                lay.ridge_f, lay.f, lay.gram, lay.noise_smoother, self.smooth_channel,
+                lay.ip, lay.idd, lay.bins_p, ax.pilots, lay.kp, lay.kp2, ax.tk, ax.time, ax.tmax, lay.kd_max,
+                lay.kd_int_max, lay.kd_col, lay.bins_d,
+                m == "bpsk", levels, labels, per_axis, levels[label_to_level], plan.hdr_perm, cfg.header_repeat,
+                *plan.codeword_delays,
+            )
         # right after a frame the next preamble is often right there: a short first block
         self._block_after_frame = 256
         # FFT-window shifts (samples) tried after a header CRC failure, in this order
         self._header_retry_shifts = (-1, 1, -2)
         self.reset()
+        if self.backend == "numba" and not _kernels._payload_nb.signatures:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile the per-frame kernels now (first compiled receiver of a process), on two
+        synthetic noisy frames, so a radio stream's first frame does not wait for them: numba
+        compiles them once per machine in ~45 s of CPU and caches them on disk (``cache=True``);
+        loading them from that cache takes ~0.5 s. The receiver is reset afterwards."""
+        rng = np.random.default_rng(0)
+        tx = FrameTransmitter(self.cfg)
+        sym = np.exp(2j * np.pi * rng.random(2 * self.cfg.num_data_subcarriers))
+        clean = np.concatenate([np.zeros(200), tx.analog_frame(sym), tx.digital_frame(bytes(64), modulation="16qam"),
+                                np.zeros(self.cfg.frame_len(4))])
+        noise = 0.3 * self.cfg.tx_scale * (rng.standard_normal(clean.size) + 1j * rng.standard_normal(clean.size))
+        log, self.sync_log = self.sync_log, None
+        try:
+            self.process((clean + noise).astype(np.complex64))
+        finally:
+            self.sync_log = log
+            self.reset()
 
     def reset(self) -> None:
         """Forget the stream (buffer, pending frame) and zero the counters."""
@@ -287,13 +324,11 @@ class StreamingReceiver:
         # search a block at a time: small right after a frame (the next preamble is often
         # right there), growing on empty noise, so back-to-back frames do not rescan the chunk
         block = self._block if limit is None else max(1, min(1 << 16, limit - self._pos))
-        span = block + 2 * self._window + self._period
-        p2, r2 = detection_metric(x[:span], self._period, self._window)
-        if p2.size == 0:
+        span = block + 2 * self._plan.window + self._plan.period
+        valid, i, d, complete = self._detect(x[:span], self._plan.period, self._plan.window, block, self.detection_threshold)
+        if valid == 0:
             return False
-        valid = min(p2.size, block)
-        hits = (p2[:valid] > self.detection_threshold * r2[:valid]).nonzero()[0]
-        if hits.size == 0:
+        if i < 0:
             self._update_frontend(x, valid, limit)
             self._pos += valid
             if limit is None:
@@ -301,45 +336,33 @@ class StreamingReceiver:
             return x.size > span  # more samples beyond this block: keep searching
         if limit is None:
             self._block = self._block_after_frame
-        i = int(hits[0])
-        # the peak: climb from the first crossing until d is the largest metric of the window
-        # that follows it (a stationary interferer - DC, a tone - can keep the metric above the
-        # threshold everywhere, so the first window may end just before a preamble and its
-        # argmax sit on the preamble's rising edge, one LTS early)
-        win = self._window
-        d = i
-        while True:
-            if d + win > p2.size:  # the peak may lie past this block: search again from d
-                self._update_frontend(x, d - 2 * self._period, limit)  # (the climb only moves on)
-                self._pos += d
-                return d > 0 or x.size > span
-            d_next = d + int((p2[d : d + win] / (r2[d : d + win] + 1e-30)).argmax())
-            if d_next == d:
-                break
-            d = d_next
+        if not complete:  # the peak may lie past this block: search again from d
+            self._update_frontend(x, d - 2 * self._plan.period, limit)  # (the climb only moves on)
+            self._pos += d
+            return d > 0 or x.size > span
         # the samples before the preamble are idle (the first crossing can come a whole window
         # before it: the peak is the better bound)
-        self._update_frontend(x, d - 2 * self._period, limit)
+        self._update_frontend(x, d - 2 * self._plan.period, limit)
         if limit is not None and self._pos + d >= limit:  # past the pending payload's search range
             self._pos = limit
             return False
         # wait for the samples of the whole preamble and header
-        if d + self._need_extra > x.size:
+        if d + self._plan.need_extra > x.size:
             self._pos += d
             return False
         self.stats["detections"] += 1
-        sync = synchronize(x, d, cfg, self._train, self.verify_threshold, self.timing_backoff,
+        sync = self._synchronize(x, d, cfg, self._plan.train, self.verify_threshold, self.timing_backoff,
                            multipath_threshold=self.multipath_threshold, offset=self._pos)
         if sync is None:
             self.stats["sync_rejects"] += 1
             # no preamble verified here: the searched window is idle too (a strong DC or tone
             # keeps the metric above the threshold, so blocks without a hit never come)
-            self._update_frontend(x, i + self._window - self._period, limit, start=i)
+            self._update_frontend(x, i + self._plan.window - self._plan.period, limit, start=i)
             # resume right after the window the peak was taken from: every start in it scored
             # below d, so a preamble starting there was not missed; skipping further (d + the
             # preamble length) could jump into a real preamble behind a false trigger and lock
             # its timing late (DC offsets and tones near the noise level trigger often)
-            self._pos += i + self._window
+            self._pos += i + self._plan.window
             return True
         abs_sync = sync  # absolute indices
         pending = self._decode_header(abs_sync)
@@ -363,14 +386,14 @@ class StreamingReceiver:
             return True
         if pending.nsym > cfg.max_payload_symbols:  # valid CRC, impossible length: skip the header
             self.stats["header_too_long"] += 1
-            self._pos = abs_sync.lts_start + self._lts_to_payload
+            self._pos = abs_sync.lts_start + self._plan.lts_to_payload
             return True
         self.stats["header_ok"] += 1
         if self._pending is not None:
             self.stats["payload_cut_short"] += 1
         self._pending = pending
         # the header is consumed: a flush() or a lost payload must not re-detect this preamble
-        self._pos = abs_sync.lts_start + self._lts_to_payload
+        self._pos = abs_sync.lts_start + self._plan.lts_to_payload
         return True
 
     def _update_frontend(self, x: np.ndarray, stop: int, limit: int | None, start: int = 0) -> None:
@@ -389,68 +412,155 @@ class StreamingReceiver:
         rel = 2 * n + first * sl  # CP start of the first symbol, relative to the LTS start
         a = lts + rel - self._base  # buffer index
         win = self.frontend.apply(self._buf[a : a + count * sl].reshape(count, sl)[:, cp:])
-        if self._sym_starts.size < count:
-            self._sym_starts = np.arange(max(count, 2 * self._sym_starts.size)) * float(sl) + cp
         # CFO removal on the FFT windows only (the CP is dropped anyway): the phase of sample m of
         # symbol i is w (start_i + m), one phasor per symbol times one per sample
         w = -2 * np.pi * cfo / n
         if fine_ph is None:  # the per-sample phasor exp(j w m), m < N (the header's, if passed)
-            fine_ph = np.exp((1j * w) * self._fine)
-        ph = np.multiply.outer(np.exp((1j * w) * (self._sym_starts[:count] + rel)), fine_ph)
+            fine_ph = np.exp((1j * w) * self._plan.fine)
+        ph = np.multiply.outer(np.exp((1j * w) * (np.arange(count) * float(sl) + cp + rel)), fine_ph)
         return fft_ortho(win * ph)
 
-    def _sym_time(self, first: int, count: int) -> np.ndarray:
+    def _payload_numpy(self, p: PendingFrame, axes: SymbolAxes) -> tuple[Equalized, bool]:
+        """Payload stage, numpy reference: FFT windows, equalisation + pilot tracking, and for
+        analog frames the integrity test; (:class:`Equalized`, intact)."""
         cfg = self.cfg
-        idx = np.arange(first, first + count)
-        # centre of symbol i relative to the centre of the LTS pair, samples
-        return cfg.fft_size + idx * cfg.symbol_len + cfg.cp_len + cfg.fft_size / 2
+        y = self._fft_symbols(p.sync.lts_start, p.sync.cfo, cfg.header_symbols, p.nsym, p.fine_ph)
+        eq = equalize(y, None, None, p.est, cfg, self._plan.train, self.equalizer, self.max_sfo_ppm, axes=axes)
+        intact = p.header.kind != "analog" or payload_intact(
+            y, p.est.h.take(self._plan.lay.ip), p.est.noise.take(self._plan.lay.ip), self._plan.lay.bins_p, axes.pilots)
+        return eq, intact
 
-    def _decode_header(self, sync: SyncResult, log: bool = True) -> PendingFrame | None:
+    def _digital_numpy(self, eq: Equalized, mod: str, coded_len: int) -> tuple:
+        """Digital payload stage, numpy reference: LLRs, de-interleave, Viterbi, CRC-32, EVM.
+        Returns (payload bytes | None, symbols complex64 [n], noise variance float32 [n], EVM
+        linear) for the ``n`` resource elements carrying coded bits."""
+        bps = bits_per_symbol(mod)
+        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), mod)
+        sel = permutation(llr.size, self.cfg.interleaver_seed)[:coded_len]
+        bits = fec.viterbi_decode(llr[sel])
+        payload = fec.check_crc32(bits_to_bytes(bits))
+        # EVM against the re-encoded symbols when the CRC passed, else against hard decisions
+        slot_bits = (llr < 0).astype(np.uint8)
+        if payload is not None:
+            slot_bits[sel] = fec.conv_encode(bits)
+        # the OFDM resource elements carrying coded bits (sorted; the others carry filler)
+        used = np.zeros(llr.size // bps, bool)
+        used[sel // bps] = True
+        used_syms = used.nonzero()[0]
+        zf = eq.data_unbiased.ravel()
+        ref = modulate(slot_bits, mod)
+        err = float(np.mean(np.abs(zf[used_syms] - ref[used_syms]) ** 2) / np.mean(np.abs(ref[used_syms]) ** 2))
+        return (payload, eq.data.ravel()[used_syms].astype(np.complex64),
+                eq.noise_var.ravel()[used_syms].astype(np.float32), err)
+
+    def _digital_numba(self, eq: Equalized, mod: str, coded_len: int) -> tuple:
+        """Digital payload stage, two compiled calls around the CRC-32 (zlib); as
+        :meth:`_digital_numpy`."""
+        per_axis, scale = _axis_params(mod)
+        levels, labels, label_to_level = _pam(per_axis, scale)
+        nslots = eq.data_unbiased.size * bits_per_symbol(mod)
+        sel = permutation(nslots, self.cfg.interleaver_seed)[:coded_len]
+        inv0, inv1, enc0, enc1 = self._nb_header[-4:]
+        bpsk = mod == "bpsk"
+        llr, info = _kernels._digital_decode_nb(eq.data_unbiased, eq.noise_var_unbiased_row, bpsk, levels, labels,
+                                                per_axis, sel, inv0, inv1, enc0, enc1, _kernels.K7_OUT)
+        payload = fec.check_crc32(np.packbits(info).tobytes())
+        symbols, noise_var, err = _kernels._digital_finish_nb(
+            eq.data_unbiased, eq.data, eq.noise_var_row, llr, sel, info, payload is not None, bpsk, per_axis,
+            levels[label_to_level], enc0, enc1)
+        return payload, symbols, noise_var, float(err)
+
+    def _payload_numba(self, p: PendingFrame, axes: SymbolAxes) -> tuple[Equalized, bool]:
+        """Payload stage, one compiled call (``_kernels._payload_nb``); as :meth:`_payload_numpy`."""
+        cfg = self.cfg
+        lay = self._plan.lay
+        n, sl = cfg.fft_size, cfg.symbol_len
+        rel = 2 * n + cfg.header_symbols * sl  # CP start of the first payload symbol after the LTS start
+        fe = self.frontend
+        bound = 2 * np.pi * self.max_sfo_ppm * 1e-6 / n
+        data, zf, nv, nv_unb, drift, intact = _kernels._payload_nb(
+            self._buf, p.sync.lts_start + rel - self._base, p.nsym, sl, cfg.cp_len, float(rel), n, p.sync.cfo, fe.dc, fe.w,
+            self._plan.fft_rev, self._plan.fft_tw, p.est.h, p.est.noise, p.est.est_err, lay.ip, lay.idd, lay.bins_p, axes.pilots,
+            lay.kp, lay.kp2, axes.tk, axes.time, axes.fit_upto, axes.fit_tdot, bound, axes.tmax, lay.kd_max,
+            lay.kd_int_max, lay.kd_col, lay.bins_d, self.equalizer == "mmse", p.header.kind == "analog")
+        return Equalized(data, zf, nv, nv_unb, float(drift)), bool(intact)
+
+    def _header_numpy(self, sync: SyncResult) -> tuple:
+        """Header stage, numpy reference: (estimate, ZF header grid [hs, n_data], combined LLRs
+        float32 [coded], header bytes when the hard decisions are a codeword else None, the known
+        grid then (else None), the per-sample CFO phasor [N] for the payload)."""
         cfg = self.cfg
         n = cfg.fft_size
         a = sync.lts_start - self._base
         # LTS pair and header symbols: their FFT windows only, CFO removed (the phase of sample
         # m of window i is w (start_i + m): one phasor per window times one per sample), one
         # batched FFT
-        win = self._buf[a : a + self._hdr_span].take(self._hdr_gather)
+        win = self._buf[a : a + self._plan.hdr_span].take(self._plan.hdr_gather)
         win = self.frontend.apply(win)
         w = -2 * np.pi * sync.cfo / n
-        fine_ph = np.exp((1j * w) * self._fine)  # kept for the payload (same CFO)
-        spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._hdr_starts), fine_ph))
-        est = estimate_channel(spec[0], spec[1], cfg, self._train, self.smooth_channel)
-        entry = None
-        if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
-            entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
-                     "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
-            self.sync_log.append(entry)
-        eq = equalize(spec[2:], None, None, est, cfg, self._train, "zf", max_sfo_ppm=0.0, axes=self._hdr_axes)
+        fine_ph = np.exp((1j * w) * self._plan.fine)  # kept for the payload (same CFO)
+        spec = fft_ortho(win * np.multiply.outer(np.exp((1j * w) * self._plan.hdr_starts), fine_ph))
+        est = estimate_channel(spec[0], spec[1], cfg, self._plan.train, self.smooth_channel)
+        eq = equalize(spec[2:], None, None, est, cfg, self._plan.train, "zf", 0.0, axes=self._plan.hdr_axes)
         m = cfg.header_modulation
         if m == "bpsk":  # demodulate_llr's BPSK formula, without its generic wrapping
             llr_slots = (4.0 * eq.data_unbiased.real / np.maximum(eq.noise_var_unbiased_row, 1e-12)).astype(np.float32).ravel()
         else:
             llr_slots = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), m)
-        llr = llr_slots.take(self._hdr_perm)
+        llr = llr_slots.take(self._plan.hdr_perm)
         if cfg.header_repeat > 1:  # soft combining of the copies
             llr = np.add.reduce(llr.reshape(cfg.header_repeat, -1), axis=0)
         hard = fec.hard_decision_int(llr)  # error-free hard decisions: no trellis needed
-        exact = hard is not None
-        if exact:
-            data = hard[0].to_bytes(cfg.header_bits // 8, "big")
+        if hard is None:
+            return est, eq.data_unbiased, llr, None, None, fine_ph
+        data = hard[0].to_bytes(cfg.header_bits // 8, "big")
+        # the (combined) hard decisions are the coded bits: every copy's slot carries them
+        slot_bits = np.zeros(llr_slots.size, bool)  # padding slots carry zeros
+        slot_bits[self._plan.hdr_perm] = np.tile(llr < 0, cfg.header_repeat)
+        if m == "bpsk":
+            known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
         else:
+            known = modulate(slot_bits.astype(np.uint8), m).reshape(eq.data_unbiased.shape)
+        return est, eq.data_unbiased, llr, data, known, fine_ph
+
+    def _header_numba(self, sync: SyncResult) -> tuple:
+        """Header stage, one compiled call (``_kernels._header_nb``); as :meth:`_header_numpy`
+        (the CFO phasor: None, the compiled payload stage makes its own)."""
+        fe = self.frontend
+        h, noise, noise_mean, snr, est_err, ntaps, zf, llr, exact, info, known = _kernels._header_nb(
+            self._buf, self._plan.hdr_offsets + (sync.lts_start - self._base), self._plan.hdr_starts, self.cfg.fft_size, sync.cfo,
+            fe.dc, fe.w, *self._nb_header)
+        est = ChannelEstimate(h=h, noise=noise, noise_mean=float(noise_mean), snr=float(snr), est_err=float(est_err),
+                              num_taps=int(ntaps))
+        if not exact:
+            return est, zf, llr, None, None, None
+        return est, zf, llr, np.packbits(info).tobytes(), known, None
+
+    def _refine_numba(self, est: ChannelEstimate, zf: np.ndarray, known: np.ndarray) -> None:
+        est.noise, noise_mean, snr = _kernels._refine_noise_nb(zf, known, est.h, self._plan.lay.idd, est.noise, est.noise_mean,
+                                                               est.est_err, self.cfg.num_pilots)
+        est.noise_mean, est.snr = float(noise_mean), float(snr)
+
+    def _refine_numpy(self, est: ChannelEstimate, zf: np.ndarray, known: np.ndarray) -> None:
+        refine_noise(est, zf, known, self.cfg)
+
+    def _decode_header(self, sync: SyncResult, log: bool = True) -> PendingFrame | None:
+        cfg = self.cfg
+        n = cfg.fft_size
+        est, zf, llr, data, known, fine_ph = self._header_stage(sync)
+        entry = None
+        if log and self.sync_log is not None:  # diagnostics: every verified preamble, decoded or not
+            entry = {"start_sample": int(sync.frame_start), "snr_db": float(10 * np.log10(est.snr)),
+                     "cfo_subcarriers": float(sync.cfo), "quality": float(sync.quality), "header_ok": False}
+            self.sync_log.append(entry)
+        if data is None:
             data = bits_to_bytes(fec.viterbi_decode(llr))
         header = Header.parse(data)
         if header is None:
             return None
-        if exact:  # the (combined) hard decisions are the coded bits: every copy's slot carries them
-            slot_bits = np.zeros(llr_slots.size, bool)  # padding slots carry zeros
-            slot_bits[self._hdr_perm] = np.tile(llr < 0, cfg.header_repeat)
-            if m == "bpsk":
-                known = np.where(slot_bits, -1.0, 1.0).reshape(eq.data_unbiased.shape)
-            else:
-                known = modulate(slot_bits.astype(np.uint8), m).reshape(eq.data_unbiased.shape)
-        else:
+        if known is None:
             known = self._tx.header_grid(header)
-        refine_noise(est, eq.data_unbiased, known, cfg)
+        self._refine(est, zf, known)
         if entry is not None:
             entry.update(snr_db=float(10 * np.log10(est.snr)), header_ok=True)
         if header.kind == "analog":
@@ -461,7 +571,7 @@ class StreamingReceiver:
         # the search inside the payload covers detections whose preamble and header lie inside
         # it (decidable without samples past its end: the result does not depend on chunking);
         # after the payload the search resumes there, so a preamble in its tail is found then
-        search_end = end - self._need_extra
+        search_end = end - self._plan.need_extra
         return PendingFrame(sync, est, header, nsym, fine_ph, end, search_end)
 
     # -- payload -------------------------------------------------------------------------------
@@ -478,13 +588,8 @@ class StreamingReceiver:
         # (+ the timing back-off and a CP of channel tail: at high SNR a few samples of signal
         # would outweigh a whole gap of noise in the idle statistics)
         self._frame_end = max(self._frame_end, end + self.timing_backoff + cfg.cp_len)
-        y = self._fft_symbols(sync.lts_start, sync.cfo, hs, nsym, p.fine_ph)
-        axes = self._payload_axes.get(nsym)
-        if axes is None:
-            if len(self._payload_axes) > 32:
-                self._payload_axes.clear()
-            axes = self._payload_axes[nsym] = SymbolAxes(np.arange(hs, hs + nsym), self._sym_time(hs, nsym), cfg, self._train)
-        eq = equalize(y, None, None, est, cfg, self._train, self.equalizer, self.max_sfo_ppm, axes=axes)
+        axes = self._plan.payload_axes(nsym)
+        eq, intact = self._payload_stage(p, axes)
         snr_db = float(10 * np.log10(est.snr))
         cfo = sync.cfo
         # pilot phase slope 2 pi k sfo t / N per sample t, sfo with ChannelSimulator's sign
@@ -503,17 +608,10 @@ class StreamingReceiver:
             mode=header.mode,
         )
         if header.kind == "analog":
-            if not payload_intact(y, est.h.take(self._lay.ip), est.noise.take(self._lay.ip), self._lay.bins_p, axes.pilots):
+            if not intact:
                 self.stats["analog_payload_invalid"] += 1
                 return None
-            key = (nsym, header.length)
-            got = self._analog_sel.get(key)
-            if got is None:
-                if len(self._analog_sel) > 64:
-                    self._analog_sel.clear()
-                sel = analog_interleaver(nsym, cfg.num_data_subcarriers)[: header.length]
-                got = self._analog_sel[key] = (sel, sel % cfg.num_data_subcarriers)
-            sel, col = got
+            sel, col = self._plan.analog_selection(nsym, header.length)
             self.stats["frames_ok"] += 1
             return Frame(
                 symbols=eq.data.ravel().take(sel).astype(np.complex64),
@@ -523,26 +621,12 @@ class StreamingReceiver:
                 **common,
             )
         mod = header.modulation
-        bps = bits_per_symbol(mod)
-        llr = demodulate_llr(eq.data_unbiased.ravel(), eq.noise_var_unbiased.ravel(), mod)
         coded_len = 2 * (8 * (header.length + 4) + fec.TAIL)
-        sel = permutation(llr.size, cfg.interleaver_seed)[:coded_len]
-        bits = fec.viterbi_decode(llr[sel])
-        payload = fec.check_crc32(bits_to_bytes(bits))
-        # EVM against the re-encoded symbols when the CRC passed, else against hard decisions
-        zf = eq.data_unbiased.ravel()
-        if payload is not None:
-            slot_bits = (llr < 0).astype(np.uint8)
-            slot_bits[sel] = fec.conv_encode(bits)
-            ref = modulate(slot_bits, mod)
-        else:
-            ref = modulate((llr < 0).astype(np.uint8), mod)
-        used_syms = np.unique(sel // bps)
-        err = np.mean(np.abs(zf[used_syms] - ref[used_syms]) ** 2) / np.mean(np.abs(ref[used_syms]) ** 2)
+        payload, symbols, noise_var, err = self._digital_stage(eq, mod, coded_len)
         self.stats["frames_ok" if payload is not None else "payload_crc_fail"] += 1
         return Frame(
-            symbols=eq.data.ravel()[used_syms].astype(np.complex64),
-            noise_var=eq.noise_var.ravel()[used_syms].astype(np.float32),
+            symbols=symbols,
+            noise_var=noise_var,
             payload=payload,
             evm_db=float(10 * np.log10(max(err, 1e-12))),
             modulation=mod,

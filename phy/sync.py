@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._numeric import fft_ortho, matvec
 from .config import OfdmConfig
 from .preamble import Training
@@ -43,6 +44,49 @@ def detection_metric(x: np.ndarray, period: int, window: int) -> tuple[np.ndarra
     ew = e[window:] - e[: e.size - window]  # window energies at every start
     r = 0.5 * (ew[:n] + ew[period : period + n])
     return p.real * p.real + p.imag * p.imag, r * r
+
+
+def detect_peak(x: np.ndarray, period: int, window: int, block: int, threshold: float) -> tuple[int, int, int, bool]:
+    """Detection on ``x`` (complex64 [n], the search block plus the metric's look-ahead): the
+    first start ``i < block`` whose metric crosses ``threshold`` and the peak climbed from it.
+
+    The climb: d moves to the largest ``|P|^2 / R^2`` of the ``window`` starts that follow it
+    until it stays (a stationary interferer - DC, a tone - can keep the metric above the
+    threshold everywhere, so the first window may end just before a preamble and its argmax sit
+    on the preamble's rising edge, one LTS early).
+
+    Returns:
+        ``(valid, i, d, complete)``: ``valid`` starts were tested (0: ``x`` too short for one
+        metric value), ``i`` the first crossing (-1: none), ``d`` the peak, ``complete`` False
+        when the climb reached the end of the metric (``d``: where to search again).
+    """
+    p2, r2 = detection_metric(x, period, window)
+    if p2.size == 0:
+        return 0, -1, -1, False
+    valid = min(p2.size, block)
+    hits = (p2[:valid] > threshold * r2[:valid]).nonzero()[0]
+    if hits.size == 0:
+        return valid, -1, -1, False
+    i = int(hits[0])
+    d = i
+    while True:
+        if d + window > p2.size:
+            return valid, i, d, False
+        d_next = d + int((p2[d : d + window] / (r2[d : d + window] + 1e-30)).argmax())
+        if d_next == d:
+            return valid, i, d, True
+        d = d_next
+
+
+def detect_peak_compiled(x: np.ndarray, period: int, window: int, block: int, threshold: float) -> tuple[int, int, int, bool]:
+    """:func:`detect_peak` with the metric, threshold test and climb compiled
+    (``_kernels._detect_nb``); bit-identical: the lag products come from the same numpy call,
+    the sums run in the same order. Requires numba."""
+    if x.size <= period:
+        return 0, -1, -1, False
+    prod = np.conj(x[:-period]) * x[period:]
+    valid, i, d, complete = _kernels._detect_nb(x, prod, period, window, block, threshold)
+    return int(valid), int(i), int(d), bool(complete)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,3 +214,25 @@ def synchronize(
     eps += math.atan2(v.imag, v.real) / (2 * math.pi)
     start = t + backoff - cfg.long_gi - cfg.short_len
     return SyncResult(lts_start=t + offset, cfo=eps, quality=rho, frame_start=start + offset)
+
+
+def synchronize_compiled(
+    x: np.ndarray, d: int, cfg: OfdmConfig, train: Training, verify_threshold: float, backoff: int,
+    multipath_threshold: float | None = None, offset: int = 0,
+) -> SyncResult | None:
+    """:func:`synchronize` as one compiled call (``_kernels._synchronize_nb``): the same steps
+    and tests, results to float rounding. Requires numba (``_kernels.AVAILABLE``)."""
+    rev, tw = _fft_tables(cfg.fft_size)
+    ok, t, eps, rho, start = _kernels._synchronize_nb(
+        x, d, cfg.fft_size, cfg.cp_len, cfg.short_len, cfg.long_gi, cfg.timing_search, cfg.short_period, rev, tw,
+        train.next_bin, train.int_cfo_hyps, train.int_cfo_idx, train.pair_ref_conj, train.lts_pair_time,
+        train.used_bins, train.lts_pair_energy, verify_threshold,
+        -1.0 if multipath_threshold is None else multipath_threshold, backoff)
+    if not ok:
+        return None
+    return SyncResult(lts_start=int(t) + offset, cfo=float(eps), quality=float(rho), frame_start=int(start) + offset)
+
+
+@functools.lru_cache(maxsize=16)
+def _fft_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return _kernels.fft_tables(n)
