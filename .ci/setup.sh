@@ -45,4 +45,8 @@ if [ -f sdr/soapy_loopback/CMakeLists.txt ]; then
   cmake -S sdr/soapy_loopback -B build/soapy_loopback -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build/soapy_loopback -j 2 >/dev/null
 fi
+# Compile the receiver's numba kernels once (~1 min of CPU; cached in phy/__pycache__), so the
+# first receiver of every later process loads them in about a second.
+echo "[setup] compiling the receiver kernels (numba, cached)"
+.venv/bin/python -c "from vlmcsc.phy import StreamingReceiver; StreamingReceiver()"
 echo "[setup] done"
