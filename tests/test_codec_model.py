@@ -322,10 +322,15 @@ def test_closed_loop_price_calibration_meets_the_channel_use_budget():
     table = {}
     for s in range(0, 20, 2):
         table[f"{float(s)}"] = {str(k): {"bleu1": 1.0 - 0.9 * np.exp(-k * (1 + s) / 12.0)} for k in (2, 4, 8, 16)}
-    cal = price_for_budget(table, np.arange(0, 19, 1.0), reference_rate=8, budget=0.6)
-    assert cal["mean_rate"] <= 0.6 * 8
-    # the smallest such price: one grid step cheaper overspends
-    cheaper = price_for_budget(table, np.arange(0, 19, 1.0), reference_rate=8, budget=0.6,
-                               prices=[max(0.0, cal["price"] - 0.0025)])
-    assert cal["price"] == 0.0 or cheaper["mean_rate"] > 0.6 * 8
-    assert 0 < cal["bleu1"] < 1 and cal["reference_bleu1"] > 0
+    snrs = np.arange(0, 19, 1.0)
+    cal = price_for_budget(table, snrs, reference_rate=8, budget=0.6)
+    assert cal["bleu1"] >= cal["reference_bleu1"] + cal["margin"]  # quality first: above a fixed 8 symbols/token
+    if cal["budget_met"]:
+        assert cal["mean_rate"] <= 0.6 * 8
+        cheaper = price_for_budget(table, snrs, 8, 0.6, prices=[max(0.0, cal["price"] - 0.0025)])
+        assert cal["price"] == 0.0 or cheaper["mean_rate"] > 0.6 * 8  # the smallest such price
+    # a budget that costs quality is not bought: the price stops where BLEU-1 would drop
+    tight = price_for_budget(table, snrs, reference_rate=8, budget=0.1)
+    assert not tight["budget_met"] and tight["bleu1"] >= tight["reference_bleu1"] + tight["margin"]
+    pricier = price_for_budget(table, snrs, 8, 0.1, prices=[tight["price"] + 0.0025])
+    assert pricier["bleu1"] < tight["reference_bleu1"] + tight["margin"] or pricier["mean_rate"] == tight["mean_rate"]
