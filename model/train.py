@@ -442,7 +442,7 @@ def main(args) -> int:
         last_of_task = state["step"] % args.steps == 0
         out_of_time = (budget_s > 0 and state["elapsed_s"] >= budget_s) or state["step"] == args.stop_at
         if ddp.is_main and (state["step"] % args.save_every == 0 or state["step"] == total or last_of_task
-                            or out_of_time):
+                            or out_of_time or state["step"] in keep_at):  # --keep-at need not be save steps
             net.eval()
             rec = {"step": state["step"], "task": tasks[task_i], "loss": round(running, 4),
                    "elapsed_s": round(state["elapsed_s"], 1), "lr": opt.param_groups[0]["lr"]}

@@ -81,6 +81,16 @@ def test_train_resume_is_exact_and_eval_writes_json(fake_data, tmp_path):
     assert 0.0 <= res["awgn"]["10"]["bleu1"] <= 1.0 and res["awgn"]["10"]["n"] == 5
 
 
+def test_keep_at_snapshots_are_written_between_save_steps(fake_data, tmp_path):
+    # --keep-at 1,3 with --save-every 4: the snapshots were silently skipped (only save steps kept)
+    out = tmp_path / "k"
+    assert train.main(_args(train, ["--out", str(out), "--steps", "4", "--save-every", "4", "--keep-at", "1,3",
+                                    *TINY])) == 0
+    for step in (1, 3):
+        again = SemanticCodec.from_pretrained(out / f"step_{step}")
+        assert again.config.width == 32
+
+
 def test_bad_channel_spec_is_rejected():
     with pytest.raises(ValueError, match="unknown channel"):
         train.parse_channels("awgn,rician")
