@@ -27,6 +27,7 @@ def test_codec_v2_quick_benchmark(tmp_path):
     k = res["symbols_per_token_chosen"]
     assert k["15.0"] <= k["0.0"]  # the policy never sends more symbols at a higher SNR
     for s, uses in res["channel_uses_per_caption"].items():
-        assert uses == pytest.approx(res["tokens_per_caption"] * k[s], abs=0.01)
+        # tokens_per_caption is rounded to 0.001, times k (up to 32)
+        assert uses == pytest.approx(res["tokens_per_caption"] * k[s], abs=0.01 + 0.0005 * k[s])
     for v in list(res["bleu1_adaptive_awgn"].values()) + list(res["keyword_accuracy"].values()):
         assert 0.0 <= v <= 1.0
