@@ -221,9 +221,19 @@ class CodecNet(nn.Module):
         return self.decode(y, reliability(nv) * sent, pad, snr_rx)
 
 
-def _table_key(table: dict, snr: float) -> str:
-    """The key of ``table`` (str SNR in dB, as JSON stores it) equal to ``snr``."""
-    return min(table, key=lambda key: abs(float(key) - snr))
+def table_row(table: dict, snr_db: float) -> dict:
+    """The row of a rate table (``{str SNR dB: {str k: {"bleu1", ...}}}``, as JSON stores it) at its
+    largest SNR <= ``snr_db`` (its lowest SNR below the grid)."""
+    grid = sorted(table, key=float)
+    below = [key for key in grid if float(key) <= snr_db]
+    return table[below[-1] if below else grid[0]]
+
+
+def lagrangian_rate(row: dict, price: float, allowed=None) -> int:
+    """The rate k of a table row maximising ``BLEU-1 - price * k`` (ties: the fewer symbols);
+    ``allowed``: the rates to choose from (default every rate of the row)."""
+    ks = [int(k) for k in row if allowed is None or int(k) in allowed]
+    return max(ks, key=lambda k: (row[str(k)]["bleu1"] - price * k, -k))
 
 
 def _check_snr(snr_db, n: int) -> torch.Tensor:
@@ -324,12 +334,10 @@ class SemanticCodec:
             raise ValueError(f"SNR must be a finite dB value, got {snr_db}")
         if not (math.isfinite(price) and price >= 0):
             raise ValueError(f"rate price must be a finite number >= 0 (BLEU-1 per symbol per token), got {price}")
-        i = int(np.searchsorted(self.rate_policy["snr_db"], snr, side="right")) - 1
         table = self.rate_policy.get("table")
         if price > 0 and table:
-            row = table[_table_key(table, self.rate_policy["snr_db"][max(i, 0)])]
-            ks = [int(k) for k in row if int(k) in self.rates]
-            return max(ks, key=lambda k: (row[str(k)]["bleu1"] - price * k, -k))
+            return lagrangian_rate(table_row(table, snr), price, self.rates)
+        i = int(np.searchsorted(self.rate_policy["snr_db"], snr, side="right")) - 1
         return self.rate_policy["symbols_per_token"][max(i, 0)]
 
     def mode_for(self, symbols_per_token: int) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .codec import SemanticCodec, chase_combine, reliability, repeat_symbols
+from .codec import SemanticCodec, chase_combine, lagrangian_rate, reliability, repeat_symbols, table_row
 from .metrics import bleu, keyword_accuracy
 from .symbol_channels import symbol_channel
 
@@ -109,19 +109,12 @@ def price_for_budget(table: dict, snrs, reference_rate: int = 8, budget: float =
     Returns ``{"price", "mean_rate", "bleu1", "reference_bleu1", "budget", "margin", "budget_met",
     "reference_rate", "snr_db"}`` (table-predicted means over ``snrs``).
     """
-    grid = sorted(float(s) for s in table)
-    key = {float(s): s for s in table}
-    rows = [table[key[max([g for g in grid if g <= s] or [grid[0]])]] for s in snrs]
+    rows = [table_row(table, float(s)) for s in snrs]
     prices = np.arange(0.0, 0.1001, 0.0025) if prices is None else prices
-
-    def pick(row, price):
-        ks = sorted(int(k) for k in row)
-        return max(ks, key=lambda k: (row[str(k)]["bleu1"] - price * k, -k))
-
     ref = float(np.mean([r[str(reference_rate)]["bleu1"] for r in rows]))
     best = None
     for price in prices:
-        ks = [pick(r, price) for r in rows]
+        ks = [lagrangian_rate(r, price) for r in rows]
         got = {"price": round(float(price), 4), "mean_rate": round(float(np.mean(ks)), 3),
                "bleu1": round(float(np.mean([r[str(k)]["bleu1"] for r, k in zip(rows, ks)])), 4)}
         if best is not None and got["bleu1"] < ref + margin - 1e-9:
