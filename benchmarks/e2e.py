@@ -124,10 +124,11 @@ def _effective_price(args) -> float:
     """The closed loop's rate price: ``--loop-rate-price`` or the checkpoint's calibrated one."""
     if args.loop_rate_price is not None:
         return float(args.loop_rate_price)
+    from vlmcsc.flowgraphs.feedback import RatePolicyFeedback
     from vlmcsc.model.codec import WEIGHTS_DIR
 
     meta = json.loads((Path(args.checkpoint or WEIGHTS_DIR) / "config.json").read_text())
-    return float(((meta.get("rate_policy") or {}).get("closed_loop") or {}).get("price", 0.0))
+    return RatePolicyFeedback.default_price(meta.get("rate_policy"))
 
 
 def closed_loop(args) -> dict:

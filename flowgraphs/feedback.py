@@ -99,8 +99,7 @@ class RatePolicyFeedback:
         if window < 1 or not 0 <= percentile <= 100:
             raise ValueError(f"window must be >= 1 and percentile in 0..100, got {window}, {percentile}")
         if price is None:
-            policy = getattr(codec, "rate_policy", None) or {}
-            price = float((policy.get("closed_loop") or {}).get("price", 0.0))
+            price = self.default_price(getattr(codec, "rate_policy", None))
         if not (math.isfinite(price) and price >= 0):
             raise ValueError(f"--rate-price must be >= 0 (BLEU-1 per symbol per token), got {price}")
         self.codec = codec
@@ -112,6 +111,11 @@ class RatePolicyFeedback:
         self.backoff_db = 0.0
         self.last_report = None  # monotonic time of the last report
         self.reports = 0
+
+    @staticmethod
+    def default_price(rate_policy: dict | None) -> float:
+        """The rate price a checkpoint's policy calibrated for the closed loop, 0 without one."""
+        return float(((rate_policy or {}).get("closed_loop") or {}).get("price", 0.0))
 
     def update(self, report: Report, now: float | None = None) -> None:
         self.reports += 1
